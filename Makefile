@@ -1,0 +1,49 @@
+# The two commands a new user needs: `make demo` and `make test`.
+# Each builds its own virtual environment from pinned requirements.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PHOENIX_VENV := .venv-phoenix
+EXPORTER := exporters/devduck-otel-exporter-zip
+
+.PHONY: demo test lint typecheck unit bench bench-quick system-deps clean
+
+$(VENV)/.installed: requirements/dev.txt pyproject.toml $(EXPORTER)/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --progress-bar off --upgrade pip==26.3
+	$(PY) -m pip install -q --progress-bar off -r requirements/dev.txt
+	$(PY) -m pip install -q --progress-bar off --no-deps --no-build-isolation -e $(EXPORTER) -e .
+	touch $@
+
+$(PHOENIX_VENV)/.installed: requirements/phoenix.txt
+	$(PYTHON) -m venv $(PHOENIX_VENV)
+	$(PHOENIX_VENV)/bin/python -m pip install -q --progress-bar off -r requirements/phoenix.txt
+	touch $@
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+demo: $(VENV)/.installed
+	$(PY) examples/demo.py
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(PY) -m mypy
+
+unit: $(VENV)/.installed $(PHOENIX_VENV)/.installed system-deps
+	DEVDUCK_PHOENIX_PYTHON=$(CURDIR)/$(PHOENIX_VENV)/bin/python $(PY) -m pytest
+
+test: lint typecheck unit
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/run.py
+
+bench-quick: $(VENV)/.installed
+	$(PY) benchmarks/run.py --quick --output $(CURDIR)/benchmarks/.work/RESULTS-quick.md
+
+clean:
+	rm -rf $(VENV) $(PHOENIX_VENV)

@@ -1,0 +1,101 @@
+"""Lossless JSON for agent data: bytes and non-JSON objects survive a round trip.
+
+``dumps`` tags what JSON cannot hold; ``restore`` turns the tags back into values.
+Pickled objects are only restored with ``allow_pickle=True``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import enum
+import uuid
+from collections.abc import Mapping
+from typing import Any, Final
+
+import dill
+import orjson
+
+TAG: Final = "__devduck__"
+_OPTIONS: Final = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {TAG: "bytes", "base64": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, (uuid.UUID, enum.Enum)):
+        return str(value.value if isinstance(value, enum.Enum) else value)
+    as_dict = getattr(value, "model_dump", None) or getattr(value, "to_dict", None)
+    if callable(as_dict):
+        try:
+            return as_dict()
+        except Exception:  # noqa: BLE001 - fall through to a pickle of the object
+            pass
+    return _pickle_tag(value)
+
+
+def _pickle_tag(value: Any) -> dict[str, str]:
+    text = safe_repr(value)
+    try:
+        blob = dill.dumps(value)
+    except Exception:  # noqa: BLE001 - anything dill cannot carry is kept as its repr
+        return {TAG: "repr", "repr": text}
+    return {TAG: "pickle", "dill": base64.b64encode(blob).decode("ascii"), "repr": text}
+
+
+def safe_repr(value: Any, limit: int = 500) -> str:
+    """Return ``repr(value)`` cut to ``limit`` characters; never raises."""
+    try:
+        text = repr(value)
+    except Exception as exc:  # noqa: BLE001 - a broken __repr__ must not break recording
+        text = f"<unrepresentable {type(value).__name__}: {type(exc).__name__}>"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def dumps(value: Any) -> bytes:
+    """Serialize ``value`` to compact JSON bytes, tagging what JSON cannot hold."""
+    try:
+        return orjson.dumps(value, default=_default, option=_OPTIONS)
+    except (TypeError, orjson.JSONEncodeError):
+        # Keys orjson refuses, integers over 64 bits, recursion: keep a lossy view.
+        return orjson.dumps(_plain(value, 0), default=_default, option=_OPTIONS)
+
+
+def _plain(value: Any, depth: int) -> Any:
+    if depth > 200:
+        return {TAG: "repr", "repr": safe_repr(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, depth + 1) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
+        return str(value)
+    return value
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON; accepts the ``NaN`` and ``Infinity`` older recorders wrote."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        import json
+
+        return json.loads(data)
+
+
+def restore(value: Any, *, allow_pickle: bool = False) -> Any:
+    """Turn tagged values back into bytes (and objects, when pickles are allowed)."""
+    if isinstance(value, list):
+        return [restore(v, allow_pickle=allow_pickle) for v in value]
+    if not isinstance(value, dict):
+        return value
+    tag = value.get(TAG)
+    if tag == "bytes" and isinstance(value.get("base64"), str):
+        return base64.b64decode(value["base64"])
+    if tag == "pickle" and allow_pickle and isinstance(value.get("dill"), str):
+        return dill.loads(base64.b64decode(value["dill"]))
+    return {k: restore(v, allow_pickle=allow_pickle) for k, v in value.items()}
