@@ -32,7 +32,9 @@ def log_internal_error(where: str, exc: BaseException) -> None:
         first = key not in _seen
         _seen.add(key)
     if first:
-        logger.warning("devduck-otel: %s failed (%s: %s); the agent goes on", where, type(exc).__name__, exc)
+        logger.warning(
+            "devduck-otel: %s failed (%s: %s); the agent goes on", where, type(exc).__name__, exc
+        )
     else:
         logger.debug("devduck-otel: %s failed again: %r", where, exc)
 

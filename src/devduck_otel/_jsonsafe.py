@@ -7,6 +7,7 @@ Pickled objects are only restored with ``allow_pickle=True``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as _dt
 import enum
 import uuid
@@ -31,10 +32,8 @@ def _default(value: Any) -> Any:
         return str(value.value if isinstance(value, enum.Enum) else value)
     as_dict = getattr(value, "model_dump", None) or getattr(value, "to_dict", None)
     if callable(as_dict):
-        try:
+        with contextlib.suppress(Exception):  # fall through to a pickle of the object
             return as_dict()
-        except Exception:  # noqa: BLE001 - fall through to a pickle of the object
-            pass
     return _pickle_tag(value)
 
 
@@ -42,7 +41,7 @@ def _pickle_tag(value: Any) -> dict[str, str]:
     text = safe_repr(value)
     try:
         blob = dill.dumps(value)
-    except Exception:  # noqa: BLE001 - anything dill cannot carry is kept as its repr
+    except Exception:  # anything dill cannot carry is kept as its repr
         return {TAG: "repr", "repr": text}
     return {TAG: "pickle", "dill": base64.b64encode(blob).decode("ascii"), "repr": text}
 
@@ -51,7 +50,7 @@ def safe_repr(value: Any, limit: int = 500) -> str:
     """Return ``repr(value)`` cut to ``limit`` characters; never raises."""
     try:
         text = repr(value)
-    except Exception as exc:  # noqa: BLE001 - a broken __repr__ must not break recording
+    except Exception as exc:  # a broken __repr__ must not break recording
         text = f"<unrepresentable {type(value).__name__}: {type(exc).__name__}>"
     return text if len(text) <= limit else text[:limit] + "..."
 

@@ -1,0 +1,110 @@
+"""Capturing an agent's full state for a snapshot, cheaply, on the agent's thread.
+
+Each message is serialized once to compact JSON bytes (orjson); those immutable
+bytes are the snapshot, so later changes to the live agent never reach it, and the
+journal stores each distinct message once (content-addressed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import dill
+import orjson
+
+from devduck_otel import _jsonsafe
+from devduck_otel._redact import Redactor
+from devduck_otel.integrations import adapter_for
+
+_EMPTY_MODEL: dict[str, str | None] = {"type": None, "model_id": None, "provider": None}
+
+
+@dataclass
+class CapturedSnapshot:
+    """A snapshot record (without messages), its messages as JSON, and a state blob."""
+
+    record: dict[str, Any]
+    messages: list[bytes]
+    state_blob: bytes | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _state(value: Any, notes: list[str]) -> tuple[Any, bytes | None]:
+    """Return ``(json_state, blob)``: JSON when it can be, else a dill blob, else a note."""
+    if value is None:
+        return None, None
+    getter = getattr(value, "get", None)
+    if callable(getter) and type(value).__name__ == "AgentState":
+        value = getter()
+    try:
+        return orjson.loads(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)), None
+    except (TypeError, orjson.JSONEncodeError):
+        pass
+    try:
+        return None, dill.dumps(value)
+    except Exception as exc:  # anything dill cannot carry is left out, with a note
+        notes.append(
+            f"agent state left out: dill cannot serialize it ({type(exc).__name__}: {exc})"
+        )
+        return None, None
+
+
+def _text(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return _jsonsafe.safe_repr(value, limit=100_000)
+
+
+def capture_snapshot(
+    agent: Any,
+    *,
+    snapshot_id: int,
+    description: str,
+    last_query: Any,
+    last_result: Any,
+    redactor: Redactor,
+) -> CapturedSnapshot:
+    """Capture ``agent`` (or only the process context when ``agent`` is ``None``).
+
+    Args:
+        agent: Any object with a ``messages`` list, or ``None``.
+        snapshot_id: The snapshot's id (from 1).
+        description: Free text.
+        last_query: The last query given to the agent.
+        last_result: The agent's last result.
+        redactor: Redacts the environment variables.
+
+    Returns:
+        The captured snapshot.
+    """
+    notes: list[str] = []
+    adapter = adapter_for(agent) if agent is not None else None
+    messages = [_jsonsafe.dumps(m) for m in adapter.messages()] if adapter else []
+    prompt = adapter.system_prompt() if adapter else None
+    state, blob = _state(adapter.state(), notes) if adapter else (None, None)
+    now = time.time()
+    record: dict[str, Any] = {
+        "snapshot_id": snapshot_id,
+        "timestamp": now,
+        "time": datetime.fromtimestamp(now, timezone.utc).astimezone().isoformat(),
+        "description": description,
+        "agent_messages_count": len(messages),
+        "system_prompt": prompt,
+        "system_prompt_hash": hashlib.sha256(prompt.encode()).hexdigest() if prompt else "",
+        "tools_loaded": adapter.tool_names() if adapter else [],
+        "cwd": os.getcwd(),
+        "env_vars_redacted": redactor.redact_env(os.environ),
+        "last_query": _text(last_query),
+        "last_result": _text(last_result),
+        "model_info": adapter.model_info() if adapter else dict(_EMPTY_MODEL),
+        "framework": adapter.framework if adapter else None,
+        "agent_state": state,
+        "state_blob": None,
+        "notes": notes,
+    }
+    return CapturedSnapshot(record=record, messages=messages, state_blob=blob, notes=notes)

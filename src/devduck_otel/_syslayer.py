@@ -1,0 +1,195 @@
+"""The sys layer: file opens and processes from an audit hook, HTTP from OTel contrib.
+
+Python cannot remove an audit hook, so the hook is installed once per process and
+does nothing (one global read) while no recording runs. It never raises into the
+user's ``open()``. Interpreter noise (bytecode, site-packages, /proc, /dev, /sys) and
+the package's own writes are filtered out.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import site
+import sys
+import sysconfig
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from devduck_otel import _attributes as A
+from devduck_otel._guard import log_internal_error, raise_internal_errors
+from devduck_otel._recorder import Recorder
+
+_sink: Recorder | None = None
+_hook_installed = False
+_local = threading.local()
+_own_prefixes: tuple[str, ...] = ()
+_instrumented: list[Any] = []
+
+_NOISE_SUFFIXES = (".pyc", ".pyo", ".pyi", ".so", ".pth", ".dist-info", ".egg-link")
+
+
+def _noise_prefixes() -> tuple[str, ...]:
+    paths = {"/proc/", "/dev/", "/sys/", sys.prefix + os.sep, sys.base_prefix + os.sep}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        with _ignore():
+            paths.add(sysconfig.get_paths()[key] + os.sep)
+    with _ignore():
+        paths.update(p + os.sep for p in site.getsitepackages())
+    return tuple(sorted(paths))
+
+
+@contextmanager
+def _ignore() -> Iterator[None]:
+    try:
+        yield
+    except Exception:  # best effort: a missing path only means less filtering
+        return
+
+
+_NOISE = _noise_prefixes()
+
+
+@contextmanager
+def suppressed() -> Iterator[None]:
+    """Do not record the file opens of this thread (the package's own writes)."""
+    previous = getattr(_local, "off", False)
+    _local.off = True
+    try:
+        yield
+    finally:
+        _local.off = previous
+
+
+def _is_noise(path: str) -> bool:
+    return (
+        path.endswith(_NOISE_SUFFIXES) or path.startswith(_NOISE) or path.startswith(_own_prefixes)
+    )
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    rec = _sink
+    if rec is None:
+        return
+    if event == "open":
+        _on_open(rec, args)
+    elif event in ("subprocess.Popen", "os.system", "os.posix_spawn", "os.exec"):
+        _on_process(rec, event, args)
+
+
+def _on_open(rec: Recorder, args: tuple[Any, ...]) -> None:
+    path = args[0]
+    if not isinstance(path, str):
+        if not isinstance(path, bytes):
+            return  # an open file descriptor, not a path
+        path = os.fsdecode(path)
+    if _is_noise(path) or getattr(_local, "off", False):
+        return
+    _local.off = True
+    try:
+        mode = args[1] if len(args) > 1 and isinstance(args[1], str) else "r"
+        rec.emit("sys", "file.open", {"path": path, "mode": mode})
+    except Exception as exc:  # never raise into the user's open()
+        if raise_internal_errors():
+            raise
+        log_internal_error("recording a file open", exc)
+    finally:
+        _local.off = False
+
+
+def _on_process(rec: Recorder, event: str, args: tuple[Any, ...]) -> None:
+    if getattr(_local, "off", False):
+        return
+    _local.off = True
+    try:
+        if event == "os.system":
+            data: dict[str, Any] = {"command": args[0], "api": event}
+        else:
+            argv = args[1] if len(args) > 1 else None
+            data = {
+                "executable": args[0],
+                "args": list(argv) if isinstance(argv, (list, tuple)) else argv,
+                "api": event,
+            }
+        rec.emit("sys", "process.spawn", data)
+    except Exception as exc:  # never raise into the user's subprocess call
+        if raise_internal_errors():
+            raise
+        log_internal_error("recording a process", exc)
+    finally:
+        _local.off = False
+
+
+def _http_hook(method_of: Callable[[Any], str]) -> Callable[..., None]:
+    def hook(span: Any, request: Any, *_: Any) -> None:
+        if span is None or not span.is_recording():
+            return
+        try:
+            method = method_of(request)
+        except Exception:  # an unexpected request object: the span still has its own attributes
+            method = "request"
+        span.set_attribute(A.DEVDUCK_LAYER, "sys")
+        span.set_attribute(A.DEVDUCK_EVENT_TYPE, f"http.{method.lower()}")
+
+    return hook
+
+
+def _requests_method(request: Any) -> str:
+    return str(request.method)
+
+
+def _httpx_method(request: Any) -> str:
+    method = request[0] if isinstance(request, tuple) else request.method
+    return method.decode() if isinstance(method, bytes) else str(method)
+
+
+def _install_http(tracer_provider: Any) -> None:
+    if importlib.util.find_spec("requests") is not None:
+        from opentelemetry.instrumentation.requests import RequestsInstrumentor
+
+        _instrument(
+            RequestsInstrumentor(), tracer_provider, request_hook=_http_hook(_requests_method)
+        )
+    if importlib.util.find_spec("httpx") is not None:
+        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+        hook = _http_hook(_httpx_method)
+
+        async def async_hook(span: Any, request: Any) -> None:
+            hook(span, request)
+
+        _instrument(
+            HTTPXClientInstrumentor(),
+            tracer_provider,
+            request_hook=hook,
+            async_request_hook=async_hook,
+        )
+
+
+def _instrument(instrumentor: Any, tracer_provider: Any, **hooks: Any) -> None:
+    if instrumentor.is_instrumented_by_opentelemetry:
+        return  # the application instrumented it already; its spans reach us through its provider
+    instrumentor.instrument(tracer_provider=tracer_provider, **hooks)
+    _instrumented.append(instrumentor)
+
+
+def install(rec: Recorder, tracer_provider: Any) -> None:
+    """Start capturing the sys layer into ``rec``."""
+    global _sink, _hook_installed, _own_prefixes
+    _own_prefixes = (str(rec.directory) + os.sep,)
+    if not _hook_installed:
+        sys.addaudithook(_audit)
+        _hook_installed = True
+    _sink = rec
+    if tracer_provider is not None:
+        _install_http(tracer_provider)
+
+
+def uninstall() -> None:
+    """Stop capturing: the audit hook goes idle and the HTTP instrumentation is removed."""
+    global _sink
+    _sink = None
+    while _instrumented:
+        _instrumented.pop().uninstrument()

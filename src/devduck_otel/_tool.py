@@ -1,0 +1,250 @@
+"""``@devduck_otel.tool``: one ``execute_tool {name}`` span per call, sync or async.
+
+The span carries the GenAI attributes; ``tool.call`` and ``tool.result`` events carry
+the arguments and the result (JSON types kept). The tool's exception reaches the
+caller unchanged, after ``error.type`` is recorded.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextvars import Token
+from typing import Any, TypeVar, overload
+
+from opentelemetry import context as context_api
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from devduck_otel import _attributes as A
+from devduck_otel import _recorder
+from devduck_otel._guard import guard
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PREVIEW_CHARS = 500
+
+
+class _Call:
+    """The recording side of one tool call: span, events, timing."""
+
+    __slots__ = ("call_id", "name", "rec", "span", "start", "token")
+
+    def __init__(
+        self, rec: _recorder.Recorder, name: str, args: dict[str, Any], *, attach: bool = True
+    ) -> None:
+        self.rec = rec
+        self.name = name
+        self.call_id = rec.next_call_id()
+        self.span: Span = rec.tracer.start_span(
+            f"execute_tool {name}",
+            kind=SpanKind.INTERNAL,
+            attributes={
+                A.DEVDUCK_LAYER: "tool",
+                A.DEVDUCK_EVENT_TYPE: "tool.call",
+                A.GEN_AI_OPERATION_NAME: A.OP_EXECUTE_TOOL,
+                A.GEN_AI_TOOL_NAME: name,
+                A.GEN_AI_TOOL_CALL_ID: self.call_id,
+            },
+        )
+        self.token = self.activate() if attach else None
+        rec.emit(
+            "tool",
+            "tool.call",
+            {"name": name, "args": args, "call_id": self.call_id},
+            span=self.span,
+        )
+        self.start = time.perf_counter()
+
+    def activate(self) -> Token[Context]:
+        """Make the tool span the current span; returns the token to detach."""
+        return context_api.attach(trace.set_span_in_context(self.span))
+
+    def finish(self, result: Any = None, error: BaseException | None = None) -> None:
+        duration_ms = round((time.perf_counter() - self.start) * 1000, 3)
+        try:
+            data: dict[str, Any] = {
+                "name": self.name,
+                "result": result,
+                "result_preview": _preview(result) if error is None else "",
+                "duration_ms": duration_ms,
+                "call_id": self.call_id,
+            }
+            if error is not None:
+                data["error"] = f"{type(error).__name__}: {error}"
+                with guard("recording a tool error"):
+                    self.span.set_attribute(A.ERROR_TYPE, type(error).__qualname__)
+                    self.span.set_status(Status(StatusCode.ERROR, str(error)))
+                    self.span.record_exception(error)
+            self.rec.emit("tool", "tool.result", data, span=self.span)
+        finally:
+            if self.token is not None:
+                context_api.detach(self.token)
+            self.span.end()
+
+
+def _preview(result: Any) -> str:
+    if isinstance(result, str):
+        return result[:PREVIEW_CHARS]
+    from devduck_otel._jsonsafe import dumps
+
+    return dumps(result)[:PREVIEW_CHARS].decode("utf-8", "ignore")
+
+
+def _binder(fn: Callable[..., Any]) -> Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]]:
+    """Map a call's arguments to parameter names, cheaply (no ``Signature.bind``)."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    star = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), None)
+
+    def bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        bound = dict(zip(names, args, strict=False))
+        if len(args) > len(names):
+            bound[star or "args"] = list(args[len(names) :])
+        if kwargs:
+            bound.update(kwargs)
+        return bound
+
+    return bind
+
+
+def _start(
+    name: str, bind: Callable[..., dict[str, Any]], args: Any, kwargs: Any, *, attach: bool = True
+) -> _Call | None:
+    rec = _recorder.active()
+    if rec is None or context_api.get_value(context_api._SUPPRESS_INSTRUMENTATION_KEY):
+        return None
+    with guard(f"starting tool {name}"):
+        return _Call(rec, name, bind(args, kwargs), attach=attach)
+    return None
+
+
+def _wrap(fn: F, name: str) -> F:
+    bind = _binder(fn)
+    if inspect.isasyncgenfunction(fn):
+        return _wrap_async_gen(fn, name, bind)  # type: ignore[return-value]
+    if inspect.isgeneratorfunction(fn):
+        return _wrap_gen(fn, name, bind)  # type: ignore[return-value]
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            call = _start(name, bind, args, kwargs)
+            if call is None:
+                return await fn(*args, **kwargs)
+            try:
+                result = await fn(*args, **kwargs)
+            except BaseException as exc:
+                call.finish(error=exc)
+                raise
+            call.finish(result)
+            return result
+
+        return async_wrapper  # type: ignore[return-value]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        call = _start(name, bind, args, kwargs)
+        if call is None:
+            return fn(*args, **kwargs)
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            call.finish(error=exc)
+            raise
+        call.finish(result)
+        return result
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _wrap_gen(
+    fn: Callable[..., Iterator[Any]], name: str, bind: Any
+) -> Callable[..., Iterator[Any]]:
+    @functools.wraps(fn)
+    def gen_wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        call = _start(name, bind, args, kwargs, attach=False)
+        if call is None:
+            return (yield from fn(*args, **kwargs))
+        items: list[Any] = []
+        iterator = fn(*args, **kwargs)
+        while True:
+            token = call.activate()
+            try:
+                item = next(iterator)
+            except StopIteration:
+                break
+            except BaseException as exc:
+                call.finish(items, error=exc)
+                raise
+            finally:
+                context_api.detach(token)
+            items.append(item)
+            yield item
+        call.finish(items)
+        return None
+
+    return gen_wrapper
+
+
+def _wrap_async_gen(
+    fn: Callable[..., AsyncIterator[Any]], name: str, bind: Any
+) -> Callable[..., AsyncIterator[Any]]:
+    @functools.wraps(fn)
+    async def agen_wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        call = _start(name, bind, args, kwargs, attach=False)
+        iterator = fn(*args, **kwargs).__aiter__()
+        items: list[Any] = []
+        while True:
+            token = call.activate() if call is not None else None
+            try:
+                item = await iterator.__anext__()
+            except StopAsyncIteration:
+                break
+            except BaseException as exc:
+                if call is not None:
+                    call.finish(items, error=exc)
+                raise
+            finally:
+                if token is not None:
+                    context_api.detach(token)
+            items.append(item)
+            yield item
+        if call is not None:
+            call.finish(items)
+
+    return agen_wrapper
+
+
+@overload
+def tool(fn: F, /) -> F: ...
+@overload
+def tool(*, name: str | None = None) -> Callable[[F], F]: ...
+
+
+def tool(fn: F | None = None, /, *, name: str | None = None) -> F | Callable[[F], F]:
+    """Record each call of a tool function (sync, async, or generator).
+
+    Used bare (``@tool``) the span is named after the function; ``@tool(name="x")``
+    overrides it. Outside a recording the function runs untouched.
+
+    Args:
+        fn: The function, when used bare.
+        name: The tool's name; defaults to the function's ``__name__``.
+
+    Returns:
+        The wrapped function, or a decorator.
+    """
+    if fn is not None:
+        return _wrap(fn, name or fn.__name__)
+
+    def decorate(inner: F) -> F:
+        return _wrap(inner, name or inner.__name__)
+
+    return decorate

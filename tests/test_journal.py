@@ -1,0 +1,154 @@
+"""The journal: streaming, crash safety (kill -9), recovery, atomic export."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+from devduck_otel_exporter_zip import (
+    SessionJournal,
+    base_metadata,
+    recover_journal,
+    recover_journals,
+    write_session_zip,
+)
+
+import devduck_otel
+
+CRASHER = textwrap.dedent(
+    """
+    import sys, time
+    import devduck_otel
+
+    class Agent:
+        def __init__(self):
+            self.messages = []
+
+    @devduck_otel.tool
+    def step(i):
+        return i * 2
+
+    agent = Agent()
+    devduck_otel.start_recording()
+    for i in range(int(sys.argv[1])):
+        step(i)
+        agent.messages.append({"role": "user", "content": [{"text": f"m{i}"}]})
+    devduck_otel.snapshot(agent, "before the crash")
+    print("flushed", flush=True)
+    while True:
+        time.sleep(1)
+    """
+)
+
+
+def _crash(steps: int) -> None:
+    """Run CRASHER until it has flushed a snapshot, then kill -9 it."""
+    with subprocess.Popen(
+        [sys.executable, "-c", CRASHER, str(steps)], stdout=subprocess.PIPE
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == b"flushed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def _journal(tmp_path: Path) -> SessionJournal:
+    from datetime import datetime, timezone
+
+    return SessionJournal(
+        tmp_path,
+        "s1",
+        base_metadata("s1", datetime.now(timezone.utc).astimezone()),
+        flush_interval=60,
+    )
+
+
+def test_events_stream_to_disk_before_export(tmp_path: Path) -> None:
+    """Events reach the journal file on flush, before any ZIP exists."""
+    journal = _journal(tmp_path)
+    journal.append_event(1, "tool", "tool.call", b'{"name":"x"}', 5, 6, None)
+    journal.flush()
+    lines = (journal.path / "events.jsonl").read_bytes().splitlines()
+    assert json.loads(lines[0])["data"] == {"name": "x"}
+    journal.close()
+
+
+def test_pending_events_are_bounded(tmp_path: Path) -> None:
+    """Past MAX_PENDING the appending thread flushes inline, so memory stays bounded."""
+    from devduck_otel_exporter_zip._journal import MAX_PENDING
+
+    journal = _journal(tmp_path)
+    for i in range(MAX_PENDING + 10):
+        journal.append_event(i, "sys", "file.open", b"{}", None, None, None)
+    written = (journal.path / "events.jsonl").read_bytes().count(b"\n")
+    assert written >= MAX_PENDING
+    journal.close()
+
+
+def test_kill_minus_nine_then_recover_keeps_every_flushed_event(recordings_dir: Path) -> None:
+    """After kill -9, `recover` restores every event flushed before the kill, as a valid ZIP."""
+    _crash(300)
+    journals = list(recordings_dir.glob("*.journal"))
+    assert len(journals) == 1
+    zips = recover_journals(recordings_dir)
+    assert len(zips) == 1 and not journals[0].exists()
+    session = devduck_otel.load_session(zips[0])
+    assert len(session.get_events_by_type("tool.call")) == 300
+    assert len(session.get_events_by_type("tool.result")) == 300
+    assert len(session.get_snapshot(1).agent_messages) == 300
+
+
+def test_recover_cli_prints_zip_paths(recordings_dir: Path) -> None:
+    """`devduck-otel recover` turns a crashed journal into a ZIP and prints its path."""
+    _crash(5)
+    cli = Path(sys.executable).with_name("devduck-otel")
+    out = subprocess.run([str(cli), "recover"], capture_output=True, text=True, check=True)
+    printed = [line for line in out.stdout.splitlines() if line.strip().endswith(".zip")]
+    assert len(printed) == 1 and Path(printed[0].split()[-1]).exists()
+
+
+def test_recover_skips_a_live_recording(recordings_dir: Path) -> None:
+    """A journal whose process is alive (this one) is not recovered under it."""
+    devduck_otel.start_recording()
+    assert recover_journals(recordings_dir) == []
+
+
+def test_torn_last_line_is_skipped(tmp_path: Path) -> None:
+    """A half-written last line (killed mid-write) is dropped; the rest is recovered."""
+    journal = _journal(tmp_path)
+    journal.append_event(1, "tool", "tool.call", b"{}", None, None, None)
+    journal.close()
+    with open(journal.path / "events.jsonl", "ab") as handle:
+        handle.write(b'{"timestamp_ns":2,"layer":"to')
+    path = recover_journal(journal.path)
+    with zipfile.ZipFile(path) as zf:
+        assert len(zf.read("events.jsonl").splitlines()) == 1
+
+
+def test_failed_export_keeps_the_previous_zip(tmp_path: Path) -> None:
+    """An export that fails midway leaves the earlier ZIP at the path untouched."""
+    journal = _journal(tmp_path)
+    journal.append_event(1, "tool", "tool.call", b"{}", None, None, None)
+    journal.flush()
+    target = tmp_path / "out.zip"
+    write_session_zip(journal.path, target, stopped=False)
+    before = target.read_bytes()
+    (journal.path / "meta.json").write_text("{broken")
+    with pytest.raises(ValueError, match=r"unexpected|JSON|parse"):
+        write_session_zip(journal.path, target, stopped=False)
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    journal.close()
+
+
+def test_recover_rejects_a_folder_that_is_no_journal(tmp_path: Path) -> None:
+    """recover_journal on a plain folder says it is not a journal."""
+    with pytest.raises(FileNotFoundError, match="not a devduck-otel journal"):
+        recover_journal(tmp_path)
