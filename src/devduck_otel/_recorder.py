@@ -264,6 +264,14 @@ class Recorder:
         if self.tracing is not None:
             self.tracing.force_flush()
             self.tracing.shutdown()
+        if self.exporter.owns_journal:
+            # Zero-code: the exporter made by the SDK owns the session and writes it.
+            self.exporter.shutdown()
+            if self.exporter.zip_path is None:
+                raise OSError(
+                    f"could not write the session ZIP; journal kept at {self.journal.path}"
+                )
+            return self.exporter.zip_path
         self.exporter.shutdown()
         target = Path(output_path) if output_path else None
         return finalize(self.journal, target)

@@ -20,7 +20,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from devduck_otel import _attributes as A
-from devduck_otel import _recorder
+from devduck_otel import _recorder, _syslayer
 from devduck_otel._guard import guard
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -78,7 +78,8 @@ class _Call:
                 with guard("recording a tool error"):
                     self.span.set_attribute(A.ERROR_TYPE, type(error).__qualname__)
                     self.span.set_status(Status(StatusCode.ERROR, str(error)))
-                    self.span.record_exception(error)
+                    with _syslayer.suppressed():  # traceback formatting reads source files
+                        self.span.record_exception(error)
             self.rec.emit("tool", "tool.result", data, span=self.span)
         finally:
             if self.token is not None:

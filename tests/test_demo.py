@@ -1,0 +1,24 @@
+"""The demo (`make demo`) runs end to end and shows the summary and the restore."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo.py"
+
+
+def test_demo_prints_summary_and_restored_messages() -> None:
+    """The demo records, exports, stops, loads, summarizes per layer and resumes snapshot 2."""
+    out = subprocess.run(
+        [sys.executable, str(DEMO)], capture_output=True, text=True, check=True, timeout=120
+    )
+    text = out.stdout
+    assert "exported without stopping:" in text and "stopped; session ZIP:" in text
+    for layer in ("sys", "tool", "agent"):
+        assert f"  {layer}" in text
+    assert "http.get x2" in text and "http.post x3" in text and "file.open x2" in text
+    assert "failed tool: divide: ZeroDivisionError" in text
+    assert "resumed a fresh agent from snapshot 2: 6 messages restored" in text
+    assert "toolUse weather({'city': 'Lisbon'})" in text
