@@ -7,8 +7,6 @@ then re-raised unchanged. The decorator takes no snapshot by itself.
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
@@ -20,6 +18,7 @@ from devduck_otel import _attributes as A
 from devduck_otel import _recorder
 from devduck_otel._guard import guard
 from devduck_otel._jsonsafe import safe_repr
+from devduck_otel._wrapping import wrap_call
 
 F = TypeVar("F", bound=Callable[..., Any])
 PREVIEW_CHARS = 500
@@ -88,37 +87,7 @@ def _begin(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Invocat
 
 
 def _wrap(fn: F, name: str) -> F:
-    if inspect.iscoroutinefunction(fn):
-
-        @functools.wraps(fn)
-        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            call = _begin(name, args, kwargs)
-            if call is None:
-                return await fn(*args, **kwargs)
-            try:
-                result = await fn(*args, **kwargs)
-            except BaseException as exc:
-                call.finish(error=exc)
-                raise
-            call.finish(result)
-            return result
-
-        return async_wrapper  # type: ignore[return-value]
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        call = _begin(name, args, kwargs)
-        if call is None:
-            return fn(*args, **kwargs)
-        try:
-            result = fn(*args, **kwargs)
-        except BaseException as exc:
-            call.finish(error=exc)
-            raise
-        call.finish(result)
-        return result
-
-    return wrapper  # type: ignore[return-value]
+    return wrap_call(fn, lambda args, kwargs: _begin(name, args, kwargs))
 
 
 @overload

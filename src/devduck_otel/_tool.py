@@ -22,6 +22,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from devduck_otel import _attributes as A
 from devduck_otel import _recorder, _syslayer
 from devduck_otel._guard import guard
+from devduck_otel._wrapping import wrap_call
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -132,37 +133,7 @@ def _wrap(fn: F, name: str) -> F:
         return _wrap_async_gen(fn, name, bind)  # type: ignore[return-value]
     if inspect.isgeneratorfunction(fn):
         return _wrap_gen(fn, name, bind)  # type: ignore[return-value]
-    if inspect.iscoroutinefunction(fn):
-
-        @functools.wraps(fn)
-        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            call = _start(name, bind, args, kwargs)
-            if call is None:
-                return await fn(*args, **kwargs)
-            try:
-                result = await fn(*args, **kwargs)
-            except BaseException as exc:
-                call.finish(error=exc)
-                raise
-            call.finish(result)
-            return result
-
-        return async_wrapper  # type: ignore[return-value]
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        call = _start(name, bind, args, kwargs)
-        if call is None:
-            return fn(*args, **kwargs)
-        try:
-            result = fn(*args, **kwargs)
-        except BaseException as exc:
-            call.finish(error=exc)
-            raise
-        call.finish(result)
-        return result
-
-    return wrapper  # type: ignore[return-value]
+    return wrap_call(fn, lambda args, kwargs: _start(name, bind, args, kwargs))
 
 
 def _wrap_gen(
