@@ -9,6 +9,7 @@ interval; everything flushed before is recovered by ``recover_journal``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -20,7 +21,7 @@ from typing import IO, Any, Final
 import orjson
 from opentelemetry.sdk.trace import ReadableSpan
 
-from devduck_otel_exporter_zip._otlpjson import resource_to_otlp, scope_to_otlp, span_to_otlp
+from devduck_otel_exporter_zip._otlpjson import compact_span, resource_line
 
 logger = logging.getLogger("devduck_otel_exporter_zip")
 
@@ -37,6 +38,12 @@ def _hex_or_null(value: int | None, width: int) -> bytes:
     if not value:
         return b"null"
     return b'"%0*x"' % (width, value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _encoded(name: str) -> bytes:
+    """JSON-encode a layer or event type once (they repeat on every event)."""
+    return orjson.dumps(name)
 
 
 def write_json_atomic(path: Path, value: Any) -> None:
@@ -76,7 +83,10 @@ class SessionJournal:
         self._seq = 0
         self._since_snapshot = 0
         self._message_rows: dict[bytes, tuple[int, bytes]] = {}
+        self._resources: dict[int, tuple[int, Any]] = {}
         self._closed = False
+        self.write_error: Exception | None = None
+        """The first failure to write the journal (a full disk, say), or ``None``."""
         self._wake = threading.Event()
         self._thread = threading.Thread(
             target=self._run,
@@ -117,8 +127,8 @@ class SessionJournal:
                 b'"span_id":%b,"parent_span_id":%b,"seq":%d}'
                 % (
                     timestamp_ns,
-                    orjson.dumps(layer),
-                    orjson.dumps(event_type),
+                    _encoded(layer),
+                    _encoded(event_type),
                     data_json,
                     _hex_or_null(trace_id, 32),
                     _hex_or_null(span_id, 16),
@@ -128,7 +138,7 @@ class SessionJournal:
             )
             full = len(self._pending) >= MAX_PENDING
         if full:
-            self.flush()
+            self._flush_or_report()
 
     def append_span(self, span: ReadableSpan) -> None:
         """Queue one ended span; it is encoded as OTLP JSON off the hot path."""
@@ -138,7 +148,7 @@ class SessionJournal:
             self._pending_spans.append(span)
             full = len(self._pending_spans) >= MAX_PENDING
         if full:
-            self.flush()
+            self._flush_or_report()
 
     def append_snapshot(
         self, record: dict[str, Any], messages: Sequence[bytes]
@@ -233,17 +243,19 @@ class SessionJournal:
                 events = [self.redact(line) for line in events]
             self._write("events.jsonl", events)
         if spans:
-            self._write("spans.jsonl", [self._span_line(s) for s in spans])
+            self._write("spans.jsonl", self._span_lines(spans))
 
-    def _span_line(self, span: ReadableSpan) -> bytes:
-        line = orjson.dumps(
-            {
-                "resource": resource_to_otlp(span),
-                "scope": scope_to_otlp(span),
-                "span": span_to_otlp(span),
-            }
-        )
-        return self.redact(line) if self.redact is not None else line
+    def _span_lines(self, spans: list[ReadableSpan]) -> list[bytes]:
+        lines = []
+        for span in spans:
+            known = self._resources.get(id(span.resource))
+            if known is None:
+                known = (len(self._resources), span.resource)
+                self._resources[id(span.resource)] = known
+                lines.append(resource_line(known[0], span))
+            line = compact_span(span, known[0])
+            lines.append(self.redact(line) if self.redact is not None else line)
+        return lines
 
     def _write(self, name: str, lines: list[bytes]) -> None:
         if self._closed and not lines:
@@ -260,22 +272,53 @@ class SessionJournal:
             self._wake.wait(interval)
             if self._closed:
                 return
-            try:
-                self.flush()
-            except Exception:  # the flush thread must never die silently
-                logger.exception("devduck-otel: journal flush failed for %s", self.path)
+            self._flush_or_report()
+
+    def _flush_or_report(self) -> None:
+        """Flush; a failure is logged once per journal and never raised to the caller."""
+        try:
+            self.flush()
+        except Exception as exc:  # the flush thread must never die, the agent never fail
+            with self._lock:
+                first = self.write_error is None
+                if first:
+                    self.write_error = exc
+            if first:
+                logger.error(
+                    "devduck-otel: cannot write the journal %s (%s); events recorded from "
+                    "now on may be lost, the agent goes on",
+                    self.path,
+                    exc,
+                    exc_info=exc,
+                )
+            else:
+                logger.debug("devduck-otel: journal write failed again: %r", exc)
 
     def close(self) -> None:
-        """Flush and close the journal files (idempotent)."""
+        """Flush and close the journal files (idempotent).
+
+        The files are closed and the flush thread stopped even when the last flush
+        fails; that failure is then raised.
+        """
+        error: Exception | None = None
         with self._io_lock:
             if self._closed:
                 return
-            self._flush_locked()
-            self._flush_files()
+            try:
+                self._flush_locked()
+                self._flush_files()
+            except Exception as exc:
+                error = exc
             self._closed = True
             for handle in self._files.values():
-                os.fsync(handle.fileno())
-                handle.close()
+                try:
+                    if error is None:
+                        os.fsync(handle.fileno())
+                    handle.close()
+                except OSError as exc:
+                    error = error or exc
         self._wake.set()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout=5)
+        if error is not None:
+            raise error

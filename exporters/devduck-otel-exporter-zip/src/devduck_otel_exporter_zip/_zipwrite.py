@@ -23,6 +23,7 @@ from typing import IO, Any, Final
 import dill
 import orjson
 
+from devduck_otel_exporter_zip._otlpjson import compact_to_otlp
 from devduck_otel_exporter_zip.version import __version__
 
 logger = logging.getLogger("devduck_otel_exporter_zip")
@@ -87,23 +88,27 @@ def ordered_events(path: Path) -> Iterator[bytes]:
 
 
 def _span_requests(path: Path) -> Iterator[bytes]:
+    resources: dict[int, Any] = {}
     batch: list[dict[str, Any]] = []
-    key: tuple[bytes, bytes] | None = None
-    resource: Any = None
+    key: tuple[int, str, str | None] | None = None
     scope: Any = None
     for line in iter_lines(path):
         try:
             item = orjson.loads(line)
         except orjson.JSONDecodeError:
             continue
-        item_key = (orjson.dumps(item["resource"]), orjson.dumps(item["scope"]))
-        if batch and (item_key != key or len(batch) >= SPANS_PER_LINE):
-            yield _request(resource, scope, batch)
+        if isinstance(item, dict):
+            resources[item["resource"]] = {"attributes": item["attributes"]}
+            continue
+        resource, item_scope, span = compact_to_otlp(item)
+        item_key = (resource, item_scope["name"], item_scope.get("version"))
+        if batch and key is not None and (item_key != key or len(batch) >= SPANS_PER_LINE):
+            yield _request(resources.get(key[0], {}), scope, batch)
             batch = []
-        key, resource, scope = item_key, item["resource"], item["scope"]
-        batch.append(item["span"])
-    if batch:
-        yield _request(resource, scope, batch)
+        key, scope = item_key, item_scope
+        batch.append(span)
+    if batch and key is not None:
+        yield _request(resources.get(key[0], {}), scope, batch)
 
 
 def _request(resource: Any, scope: Any, spans: list[dict[str, Any]]) -> bytes:
@@ -117,13 +122,21 @@ def _request(resource: Any, scope: Any, spans: list[dict[str, Any]]) -> bytes:
 
 
 def _write_stream(zf: zipfile.ZipFile, name: str, lines: Iterator[bytes]) -> int:
+    """Write lines joined by newlines (no trailing one), in chunks of about 1 MiB."""
     count = 0
+    chunk: list[bytes] = []
+    size = 0
+    written = False
     with zf.open(name, "w", force_zip64=True) as out:
         for line in lines:
-            if count:
-                out.write(b"\n")
-            out.write(line)
+            chunk.append(line)
+            size += len(line)
             count += 1
+            if size >= 1 << 20:
+                out.write((b"\n" if written else b"") + b"\n".join(chunk))
+                chunk, size, written = [], 0, True
+        if chunk:
+            out.write((b"\n" if written else b"") + b"\n".join(chunk))
     return count
 
 
