@@ -30,11 +30,13 @@ from devduck_otel._instrument import instrument
 from devduck_otel._loader import LoadedSession, list_sessions, load_session, resume_session
 from devduck_otel._recorder import Recorder
 from devduck_otel._session_tool import session_recorder
+from devduck_otel._threads import ContextThreadPoolExecutor, wrap_context
 from devduck_otel._tool import tool
 from devduck_otel.version import __version__
 
 __all__ = [
     "agent",
+    "ContextThreadPoolExecutor",
     "exceptions",
     "export_recording",
     "instrument",
@@ -49,5 +51,6 @@ __all__ = [
     "start_recording",
     "stop_recording",
     "tool",
+    "wrap_context",
     "__version__",
 ]

@@ -17,7 +17,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from devduck_otel import _attributes as A
 from devduck_otel import _recorder
 from devduck_otel._guard import guard
-from devduck_otel._jsonsafe import safe_repr
+from devduck_otel._jsonsafe import error_text, safe_repr
 from devduck_otel._wrapping import wrap_call
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,15 +66,16 @@ class _Invocation:
                 self.rec.emit(
                     "agent",
                     "message",
-                    message_data("error", f"{type(error).__name__}: {error}"),
+                    message_data("error", error_text(error)),
                     span=self.span,
                 )
                 with guard("recording an agent error"):
                     self.span.set_attribute(A.ERROR_TYPE, type(error).__qualname__)
-                    self.span.set_status(Status(StatusCode.ERROR, str(error)))
+                    self.span.set_status(Status(StatusCode.ERROR, error_text(error)))
         finally:
             context_api.detach(self.token)
-            self.span.end()
+            with guard("ending an agent span"):
+                self.span.end()
 
 
 def _begin(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Invocation | None:

@@ -55,6 +55,14 @@ def safe_repr(value: Any, limit: int = 500) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def error_text(error: BaseException) -> str:
+    """Return ``"Type: message"`` for an exception; never raises, even if its ``__str__`` does."""
+    try:
+        return f"{type(error).__name__}: {error}"
+    except Exception:  # a broken __str__ must not replace the user's exception
+        return f"{type(error).__name__}: <str() failed>"
+
+
 def dumps(value: Any) -> bytes:
     """Serialize ``value`` to compact JSON bytes, tagging what JSON cannot hold."""
     try:

@@ -207,11 +207,15 @@ class Recorder:
             last_result=last_result,
             redactor=self.redactor,
         )
-        if captured.state_blob is not None:
-            captured.record["state_blob"] = self.journal.write_blob(captured.state_blob)
         captured.record["trace_id"] = f"{ctx.trace_id:032x}" if ctx.trace_id else None
         captured.record["span_id"] = f"{ctx.span_id:016x}" if ctx.span_id else None
-        digest, size, _ = self.journal.append_snapshot(captured.record, captured.messages)
+        try:
+            if captured.state_blob is not None:
+                captured.record["state_blob"] = self.journal.write_blob(captured.state_blob)
+            digest, size, _ = self.journal.append_snapshot(captured.record, captured.messages)
+        except OSError as exc:  # a full disk: the agent goes on, the journal logs it once
+            self.journal.report_write_error(exc)
+            return
         data = {
             "snapshot_id": snapshot_id,
             "description": description,
@@ -232,7 +236,7 @@ class Recorder:
                 A.DEVDUCK_SNAPSHOT_DESCRIPTION: description,
             },
         )
-        self.journal.flush()
+        self.journal.flush_or_report()
 
     def status(self) -> dict[str, Any]:
         """Return ``session_id``, ``recording``, ``events``, ``snapshots`` and ``duration``."""
@@ -249,11 +253,14 @@ class Recorder:
         """Write a complete ZIP of everything so far; recording goes on."""
         if self.tracing is not None:
             self.tracing.force_flush()
-        self.journal.flush()
         target = Path(output_path) if output_path else self.directory / f"{self.session_id}.zip"
-        return write_session_zip(
-            self.journal.path, target, stopped=False, signing_key=signing_key()
-        )
+        try:
+            self.journal.flush()
+            return write_session_zip(
+                self.journal.path, target, stopped=False, signing_key=signing_key()
+            )
+        except OSError as exc:
+            raise _write_failure(exc, target, self.journal, stopped=False) from exc
 
     def stop(self, output_path: str | Path | None = None) -> Path:
         """End the recording, write its ZIP, and remove the journal."""
@@ -274,4 +281,26 @@ class Recorder:
             return self.exporter.zip_path
         self.exporter.shutdown()
         target = Path(output_path) if output_path else None
-        return finalize(self.journal, target)
+        try:
+            return finalize(self.journal, target)
+        except OSError as exc:
+            default = self.journal.path.with_name(f"{self.session_id}.zip")
+            raise _write_failure(exc, target or default, self.journal, stopped=True) from exc
+
+
+def _write_failure(
+    exc: OSError, target: Path, journal: SessionJournal, *, stopped: bool
+) -> OSError:
+    """An ``OSError`` (same errno) that says which ZIP failed, why, and what is left."""
+    parts = [f"could not write the session ZIP {target}: {exc.strerror or exc}"]
+    if journal.write_error is not None:
+        parts.append(
+            f"the journal {journal.path} could not be written ({journal.write_error}), "
+            "so events recorded since then are missing"
+        )
+    parts.append("the previous file at that path, if any, is unchanged")
+    if stopped:
+        parts.append(f"the journal is kept at {journal.path} (`devduck-otel recover` reads it)")
+    else:
+        parts.append("the recording goes on")
+    return OSError(exc.errno, "; ".join(parts))

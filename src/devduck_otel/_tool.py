@@ -22,6 +22,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from devduck_otel import _attributes as A
 from devduck_otel import _recorder, _syslayer
 from devduck_otel._guard import guard
+from devduck_otel._jsonsafe import error_text
 from devduck_otel._wrapping import wrap_call
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,6 +65,17 @@ class _Call:
         """Make the tool span the current span; returns the token to detach."""
         return context_api.attach(trace.set_span_in_context(self.span))
 
+    def _record_error(self, error: BaseException, text: str) -> None:
+        self.span.set_attribute(A.ERROR_TYPE, type(error).__qualname__)
+        self.span.set_status(Status(StatusCode.ERROR, text))
+        try:
+            with _syslayer.suppressed():  # traceback formatting reads source files
+                self.span.record_exception(error)
+        except Exception:  # the exception's own __str__ fails: record what can be shown
+            self.span.add_event(
+                "exception", {"exception.type": type(error).__qualname__, "exception.message": text}
+            )
+
     def finish(self, result: Any = None, error: BaseException | None = None) -> None:
         duration_ms = round((time.perf_counter() - self.start) * 1000, 3)
         try:
@@ -75,17 +87,15 @@ class _Call:
                 "call_id": self.call_id,
             }
             if error is not None:
-                data["error"] = f"{type(error).__name__}: {error}"
+                data["error"] = error_text(error)
                 with guard("recording a tool error"):
-                    self.span.set_attribute(A.ERROR_TYPE, type(error).__qualname__)
-                    self.span.set_status(Status(StatusCode.ERROR, str(error)))
-                    with _syslayer.suppressed():  # traceback formatting reads source files
-                        self.span.record_exception(error)
+                    self._record_error(error, data["error"])
             self.rec.emit("tool", "tool.result", data, span=self.span)
         finally:
             if self.token is not None:
                 context_api.detach(self.token)
-            self.span.end()
+            with guard("ending a tool span"):  # an application's span processor may raise
+                self.span.end()
 
 
 def _preview(result: Any) -> str:

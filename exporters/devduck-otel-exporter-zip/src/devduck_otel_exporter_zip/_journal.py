@@ -138,7 +138,7 @@ class SessionJournal:
             )
             full = len(self._pending) >= MAX_PENDING
         if full:
-            self._flush_or_report()
+            self.flush_or_report()
 
     def append_span(self, span: ReadableSpan) -> None:
         """Queue one ended span; it is encoded as OTLP JSON off the hot path."""
@@ -148,7 +148,7 @@ class SessionJournal:
             self._pending_spans.append(span)
             full = len(self._pending_spans) >= MAX_PENDING
         if full:
-            self._flush_or_report()
+            self.flush_or_report()
 
     def append_snapshot(
         self, record: dict[str, Any], messages: Sequence[bytes]
@@ -272,27 +272,34 @@ class SessionJournal:
             self._wake.wait(interval)
             if self._closed:
                 return
-            self._flush_or_report()
+            self.flush_or_report()
 
-    def _flush_or_report(self) -> None:
+    def flush_or_report(self) -> None:
         """Flush; a failure is logged once per journal and never raised to the caller."""
         try:
             self.flush()
         except Exception as exc:  # the flush thread must never die, the agent never fail
-            with self._lock:
-                first = self.write_error is None
-                if first:
-                    self.write_error = exc
+            self.report_write_error(exc)
+
+    def report_write_error(self, exc: Exception) -> None:
+        """Log a failure to write the journal (a full disk, say) once per journal.
+
+        The first failure is kept in :attr:`write_error`; later ones are logged at debug.
+        """
+        with self._lock:
+            first = self.write_error is None
             if first:
-                logger.error(
-                    "devduck-otel: cannot write the journal %s (%s); events recorded from "
-                    "now on may be lost, the agent goes on",
-                    self.path,
-                    exc,
-                    exc_info=exc,
-                )
-            else:
-                logger.debug("devduck-otel: journal write failed again: %r", exc)
+                self.write_error = exc
+        if first:
+            logger.error(
+                "devduck-otel: cannot write the journal %s (%s); events recorded from "
+                "now on may be lost, the agent goes on",
+                self.path,
+                exc,
+                exc_info=exc,
+            )
+        else:
+            logger.debug("devduck-otel: journal write failed again: %r", exc)
 
     def close(self) -> None:
         """Flush and close the journal files (idempotent).
