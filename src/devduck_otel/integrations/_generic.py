@@ -1,14 +1,55 @@
-"""Adapter for any agent object with a ``messages`` list (and optionally a call method)."""
+"""Adapter for any agent object with a ``messages`` list, and the call wrapper.
+
+``instrument(agent)`` on such an object wraps its call methods (``__call__``, ``run``,
+``invoke``, sync or async) on that instance only: each outermost call becomes an
+``invoke_agent`` span with snapshots before and after, and every message appended to
+``agent.messages`` during the call becomes a ``message`` event. ``uninstrument``
+puts the instance back as it was.
+
+Example:
+    >>> class Echo:
+    ...     def __init__(self):
+    ...         self.messages = []
+    ...     def __call__(self, query):
+    ...         self.messages += [{"role": "user", "content": query}]
+    ...         return query
+    >>> GenericAdapter(Echo()).instrument()  # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import contextvars
+import threading
+from collections.abc import Callable
+from typing import Any, Final
 
-from devduck_otel.integrations._base import AgentAdapter
+from devduck_otel import _recorder
+from devduck_otel._guard import guard
+from devduck_otel._wrapping import wrap_call
+from devduck_otel.integrations._base import (
+    Invocation,
+    agent_name,
+    begin_invocation,
+    emit_message,
+    end_invocation,
+    suppressed,
+)
+
+CALL_METHODS: Final = ("__call__", "run", "invoke")
+_QUERY_KEYWORDS: Final = ("prompt", "query", "input", "message", "task")
+_MARK: Final = "__devduck_original_class__"
+
+_active: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
+    "devduck_generic_active", default=frozenset()
+)
+_counters: dict[int, int] = {}
+_counted_session: list[str] = [""]
+_lock = threading.Lock()
+_classes: dict[tuple[type, tuple[str, ...]], type] = {}
 
 
 class GenericAdapter:
-    """Reads and restores any object with a ``messages`` list."""
+    """Reads, restores and instruments any object with a ``messages`` list."""
 
     framework = "generic"
 
@@ -39,7 +80,7 @@ class GenericAdapter:
         return [str(n) for n in names]
 
     def model_info(self) -> dict[str, str | None]:
-        """Return what the agent says of its model."""
+        """Return what the agent says of its model (``model_id`` also from its config)."""
         model = getattr(self.agent, "model", None)
         if model is None:
             return {"type": None, "model_id": None, "provider": None}
@@ -49,10 +90,11 @@ class GenericAdapter:
         config = getattr(model, "config", None)
         if model_id is None and isinstance(config, dict):
             model_id = config.get("model_id")
+        provider = getattr(model, "provider", None)
         return {
             "type": type(model).__name__,
             "model_id": None if model_id is None else str(model_id),
-            "provider": getattr(model, "provider", None),
+            "provider": provider if isinstance(provider, str) else None,
         }
 
     def state(self) -> Any:
@@ -68,19 +110,130 @@ class GenericAdapter:
             self.agent.state = state
 
     def invoke(self, query: str) -> Any:
-        """Call the agent (``agent(query)``, or its ``run``/``invoke`` method)."""
-        for name in ("__call__", "run", "invoke"):
-            method = getattr(self.agent, name, None)
-            if callable(method) and (name != "__call__" or callable(self.agent)):
-                return method(query)
-        raise TypeError(f"{type(self.agent).__name__} has no __call__, run or invoke method")
+        """Call the agent (``agent(query)``, or ``run``/``invoke``).
+
+        The call is recorded like an instrumented one even when the agent is not.
+        """
+        methods = _call_methods(self.agent)
+        if not methods:
+            raise TypeError(f"{type(self.agent).__name__} has no __call__, run or invoke method")
+        if getattr(type(self.agent), _MARK, None) is not None:
+            return getattr(self.agent, methods[0])(query)
+        return _wrap(getattr(type(self.agent), methods[0]))(self.agent, query)
 
     def instrument(self) -> None:
-        """Generic agents are instrumented by wrapping their call (see integrations)."""
+        """Wrap the agent's call methods on this instance (idempotent).
+
+        Raises:
+            TypeError: The agent has no ``__call__``, ``run`` or ``invoke`` method, or its
+                class cannot be given a per-instance wrapper.
+        """
+        agent = self.agent
+        if getattr(type(agent), _MARK, None) is not None:
+            return
+        methods = tuple(_call_methods(agent))
+        if not methods:
+            raise TypeError(
+                f"cannot instrument {type(agent).__name__}: an agent needs a `messages` list "
+                "and a __call__, run or invoke method"
+            )
+        try:
+            agent.__class__ = _wrapped_class(type(agent), methods)
+        except TypeError as exc:
+            raise TypeError(
+                f"cannot instrument {type(agent).__name__}: its class cannot take a "
+                f"per-instance wrapper ({exc})"
+            ) from exc
 
     def uninstrument(self) -> None:
-        """Nothing to remove for the plain adapter."""
+        """Put the instance's original class back (idempotent)."""
+        original = getattr(type(self.agent), _MARK, None)
+        if original is not None:
+            self.agent.__class__ = original
 
 
-def _check(adapter: AgentAdapter) -> AgentAdapter:
-    return adapter
+def _call_methods(agent: Any) -> list[str]:
+    """Names of the call methods the agent's class defines (not ``type.__call__``)."""
+    defined = [vars(k) for k in type(agent).__mro__ if k is not object]
+    return [n for n in CALL_METHODS if any(callable(d.get(n)) for d in defined)]
+
+
+def _wrapped_class(cls: type, methods: tuple[str, ...]) -> type:
+    """Return (cached) the subclass of ``cls`` whose ``methods`` record each call."""
+    key = (cls, methods)
+    with _lock:
+        cached = _classes.get(key)
+        if cached is None:
+            namespace: dict[str, Any] = {
+                "__slots__": (),
+                "__module__": cls.__module__,
+                "__qualname__": cls.__qualname__,
+                _MARK: cls,
+            }
+            for name in methods:
+                namespace[name] = _wrap(getattr(cls, name))
+            cached = type(cls.__name__, (cls,), namespace)
+            _classes[key] = cached
+    return cached
+
+
+def _wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap an unbound call method (sync or async) so each outermost call is recorded."""
+    return wrap_call(method, lambda args, kwargs: _start(args[0], args[1:], kwargs))
+
+
+class _Call:
+    """One recorded call of a generic agent (see ``devduck_otel._wrapping.Call``)."""
+
+    __slots__ = ("adapter", "before", "inv", "token")
+
+    def __init__(
+        self,
+        inv: Invocation,
+        adapter: GenericAdapter,
+        before: list[Any],
+        token: contextvars.Token[frozenset[int]],
+    ) -> None:
+        self.inv, self.adapter, self.before, self.token = inv, adapter, before, token
+
+    def finish(self, result: Any = None, error: BaseException | None = None) -> None:
+        """Record the messages the call appended, snapshot after, end the span."""
+        _active.reset(self.token)
+        with guard("generic agent call end"):
+            # The pre-call list keeps those messages alive, so their ids stay unique.
+            seen = {id(m) for m in self.before}
+            for message in self.adapter.messages():
+                if id(message) not in seen:
+                    emit_message(self.inv, message)
+        end_invocation(self.inv, self.adapter, result=result, error=error)
+
+
+def _start(agent: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call | None:
+    """Begin recording an outermost call; ``None`` when nothing records or it is nested."""
+    rec = _recorder.active()
+    active = _active.get()
+    if rec is None or id(agent) in active or suppressed():
+        return None
+    with guard("generic agent call start"):
+        adapter = GenericAdapter(agent)
+        number = _next_number(id(agent), rec.session_id)
+        query = _query_text(args, kwargs)
+        inv = begin_invocation(rec, adapter, name=agent_name(agent), number=number, query=query)
+        before = list(adapter.messages())
+        return _Call(inv, adapter, before, _active.set(active | {id(agent)}))
+    return None
+
+
+def _next_number(key: int, session_id: str) -> int:
+    """Count invocations per agent, from 1 in each recording."""
+    with _lock:
+        if _counted_session[0] != session_id:
+            _counters.clear()
+            _counted_session[0] = session_id
+        number = _counters[key] = _counters.get(key, 0) + 1
+    return number
+
+
+def _query_text(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    value: Any = args[0] if args else next((kwargs[k] for k in _QUERY_KEYWORDS if k in kwargs), "")
+    return value if isinstance(value, str) else repr(value)
