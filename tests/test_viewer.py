@@ -1,0 +1,165 @@
+"""The HTML timeline page: self-contained, escaped, and fed the right data."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devduck_otel.cli import main
+from tests.support.cli_sessions import T0, conversation_zip, event, otlp_span, write_zip
+from tests.support.zipbuilder import build_legacy_zip
+
+HOSTILE = (
+    '</script><script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> & \u2028'
+)
+DATA_RE = re.compile(r'<script type="application/json" id="devduck-data">(.*?)</script>', re.S)
+
+
+def _strict(text: str) -> Any:
+    def refuse(name: str) -> Any:
+        raise ValueError(f"not JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def page_for(path: Path) -> str:
+    """Run `devduck-otel view SESSION -o PAGE` and return the page."""
+    target = path.with_suffix(".page.html")
+    with pytest.raises(SystemExit) as exc:
+        main(["view", str(path), "-o", str(target)])
+    assert exc.value.code == 0
+    return target.read_text(encoding="utf-8")
+
+
+def data_text(page: str) -> str:
+    """Return the raw text of the page's JSON data element."""
+    match = DATA_RE.search(page)
+    assert match is not None
+    return match.group(1)
+
+
+def embedded(page: str) -> Any:
+    """Return the JSON data embedded in a page (strict: no NaN)."""
+    return _strict(data_text(page))
+
+
+def test_data_has_nothing_that_could_close_the_script(tmp_path: Path) -> None:
+    """<, >, & and line separators never appear raw in the data, which still round-trips."""
+    path = conversation_zip(
+        tmp_path / "h.zip", [("echo", {"t": HOSTILE}, HOSTILE)], question=HOSTILE
+    )
+    text = data_text(page_for(path))
+    assert not set("<>&\u2028") & set(text)
+    data = _strict(text)
+    assert data["events"]["d"][0]["data"]["content"] == HOSTILE
+    assert data["events"]["d"][2]["data"]["args"] == {"t": HOSTILE}
+
+
+def test_a_hostile_message_stays_data(tmp_path: Path) -> None:
+    """A message that tries to close the script tag ends up only inside the JSON."""
+    path = conversation_zip(
+        tmp_path / "h.zip", [("echo", {"text": HOSTILE}, HOSTILE)], question=HOSTILE
+    )
+    page = page_for(path)
+    assert "\\u003c/script\\u003e\\u003cscript\\u003ewindow.__pwned=1" in page
+    assert page.count("<script") == 2 and page.count("</script>") == 2
+    assert "<img" not in page
+    data = embedded(page)
+    texts = [d["data"].get("content") for d in data["events"]["d"]]
+    assert HOSTILE in texts
+
+
+def test_the_page_is_self_contained(tmp_path: Path) -> None:
+    """No external scripts, styles, images or fetches; a CSP forbids network access."""
+    page = page_for(conversation_zip(tmp_path / "s.zip", [("add", {"a": 1}, 1)]))
+    assert "default-src 'none'" in page
+    assert not re.search(r"<(link|img|iframe)\b", page)
+    assert not re.search(r"\bsrc\s*=", page)
+    assert not re.search(r"https?://", page)
+    assert "__DEVDUCK_" not in page
+
+
+def test_the_script_never_writes_html() -> None:
+    """The page's script sets text only: no innerHTML, outerHTML, insertAdjacentHTML or eval."""
+    script = resources.files("devduck_otel.cli").joinpath("viewer.js").read_text(encoding="utf-8")
+    for sink in (
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "Function(",
+    ):
+        assert sink not in script
+
+
+def test_payload_holds_events_spans_and_snapshots(tmp_path: Path) -> None:
+    """Events are columns in time order; spans come from OTLP; snapshot messages are shared."""
+    path = conversation_zip(tmp_path / "s.zip", [("add", {"a": 1, "b": 2}, 3)], session_id="sess-1")
+    data = embedded(page_for(path))
+    assert data["title"] == "sess-1"
+    assert data["layers"] == ["agent", "tool", "sys"]
+    times = data["events"]["t"]
+    assert times == sorted(times) and len(times) == 7
+    assert data["events"]["s"][2] == "add(a=1, b=2)"
+    assert [s["n"] for s in data["spans"]] == ["invoke_agent demo", "execute_tool add"]
+    first, second = data["snapshots"]
+    assert second["m"][: len(first["m"])] == first["m"]  # the first message is stored once
+    assert len(data["messages"]) == 3
+
+
+def test_spans_nest_below_their_parent_in_the_same_layer(tmp_path: Path) -> None:
+    """A child goes below its parent even where a row above is free; siblings share rows."""
+    events = [event(T0 + 10, "tool", "tool.call", {"name": "a", "args": {}}, "a", None, 0)]
+    spans = [
+        otlp_span("execute_tool a", "tool", "a", "", T0, T0 + 20),
+        otlp_span("execute_tool b", "tool", "b", "", T0 + 5, T0 + 100),
+        otlp_span("execute_tool c", "tool", "c", "b", T0 + 30, T0 + 40),
+        otlp_span("execute_tool d", "tool", "d", "b", T0 + 50, T0 + 60),
+        otlp_span("execute_tool e", "tool", "e", "d", T0 + 52, T0 + 58),
+        otlp_span("invoke_agent z", "agent", "z", "", T0, T0 + 100),
+    ]
+    path = write_zip(tmp_path / "n.zip", events, [], session_id="nest", spans=spans)
+    rows = {s["n"].split()[-1]: s["r"] for s in embedded(page_for(path))["spans"]}
+    assert rows == {"a": 0, "b": 1, "c": 2, "d": 2, "e": 3, "z": 0}
+
+
+def test_spans_are_derived_from_events_without_otlp(tmp_path: Path) -> None:
+    """With no spans.otlp.jsonl, spans come from the events' span ids and parents."""
+    path = conversation_zip(tmp_path / "s.zip", [("add", {"a": 1}, 1)], with_spans=False)
+    spans = {s["n"]: s["d"] for s in embedded(page_for(path))["spans"]}
+    assert set(spans) == {"invoke_agent", "execute_tool add"}
+    tool = spans["execute_tool add"]
+    assert tool["parent_span_id"] == spans["invoke_agent"]["span_id"]
+    assert tool["duration_ms"] >= 4.0  # widened back by the result's duration_ms
+
+
+def test_snapshots_without_events_still_reach_the_page(tmp_path: Path) -> None:
+    """A snapshot listed only in snapshots.json is on the page with its messages."""
+    events = [
+        event(T0 + i, "sys", "file.open", {"path": f"/f{i}"}, None, None, i) for i in range(3)
+    ]
+    snap = {
+        "snapshot_id": 1,
+        "timestamp": (T0 + 1) / 1e9,
+        "description": "lonely",
+        "agent_messages": [{"role": "user", "content": "hi"}],
+    }
+    path = write_zip(tmp_path / "s.zip", events, [snap], session_id="lonely")
+    data = embedded(page_for(path))
+    assert data["snapshots"][0]["d"]["description"] == "lonely"
+    assert data["messages"] == [{"role": "user", "content": "hi"}]
+
+
+def test_a_zip_of_the_original_devduck_makes_a_valid_page(tmp_path: Path) -> None:
+    """ZIPs of devduck 1.15 (NaN in data, no span ids) give strict JSON, no spans, both snapshots."""
+    data = embedded(page_for(build_legacy_zip(tmp_path / "legacy.zip")))
+    assert data["spans"] == []
+    assert [s["id"] for s in data["snapshots"]] == [1, 2]
+    call = data["events"]["d"][data["events"]["s"].index("add(a=1, b=NaN)")]
+    assert call["data"]["args"]["b"] == "nan"
