@@ -244,3 +244,33 @@ def test_messages_stored_once_across_snapshots() -> None:
     assert len(rows) == 10
     snaps = _zip_json(path, "snapshots.json")
     assert snaps[-1]["agent_messages_ref"] == [[0, 10]]
+
+
+class Point:
+    """A custom object inside a message: JSON cannot hold it, dill can."""
+
+    def __init__(self, x: int) -> None:
+        self.x = x
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Point) and other.x == self.x
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def test_signed_session_restores_pickled_message_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With DEVDUCK_SIGNING_KEY, a custom object in a message comes back with allow_pickle."""
+    monkeypatch.setenv("DEVDUCK_SIGNING_KEY", "k3y-for-tests")
+    agent = TinyAgent()
+    agent.messages.append({"role": "user", "content": [{"point": Point(3)}]})
+    devduck_otel.start_recording()
+    devduck_otel.snapshot(agent)
+    path = devduck_otel.stop_recording()
+    assert path is not None
+    with zipfile.ZipFile(path) as zf:
+        signed = json.loads(zf.read("signatures.json"))["entries"]
+    assert {"session.pkl", "messages.jsonl", "snapshots.json"} <= set(signed)
+    restored = devduck_otel.load_session(path, allow_pickle=True).get_snapshot(1).agent_messages
+    assert restored[0]["content"][0]["point"] == Point(3)
+    plain = devduck_otel.load_session(path).get_snapshot(1).agent_messages
+    assert plain[0]["content"][0]["point"]["__devduck__"] == "pickle"

@@ -121,8 +121,13 @@ def _request(resource: Any, scope: Any, spans: list[dict[str, Any]]) -> bytes:
     )
 
 
-def _write_stream(zf: zipfile.ZipFile, name: str, lines: Iterator[bytes]) -> int:
-    """Write lines joined by newlines (no trailing one), in chunks of about 1 MiB."""
+def _write_stream(
+    zf: zipfile.ZipFile, name: str, lines: Iterator[bytes], mac: hmac.HMAC | None = None
+) -> int:
+    """Write lines joined by newlines (no trailing one), in chunks of about 1 MiB.
+
+    ``mac``, when given, is updated with exactly the bytes written.
+    """
     count = 0
     chunk: list[bytes] = []
     size = 0
@@ -133,11 +138,17 @@ def _write_stream(zf: zipfile.ZipFile, name: str, lines: Iterator[bytes]) -> int
             size += len(line)
             count += 1
             if size >= 1 << 20:
-                out.write((b"\n" if written else b"") + b"\n".join(chunk))
+                _put(out, (b"\n" if written else b"") + b"\n".join(chunk), mac)
                 chunk, size, written = [], 0, True
         if chunk:
-            out.write((b"\n" if written else b"") + b"\n".join(chunk))
+            _put(out, (b"\n" if written else b"") + b"\n".join(chunk), mac)
     return count
+
+
+def _put(out: IO[bytes], data: bytes, mac: hmac.HMAC | None) -> None:
+    out.write(data)
+    if mac is not None:
+        mac.update(data)
 
 
 def _load_json_lines(path: Path) -> list[Any]:
@@ -217,14 +228,18 @@ def _write_entries(
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         events = _write_stream(zf, "events.jsonl", ordered_events(journal_dir / "events.jsonl"))
         snapshots = _load_json_lines(journal_dir / "snapshots.jsonl")
-        zf.writestr("snapshots.json", orjson.dumps(snapshots, option=orjson.OPT_INDENT_2))
+        snapshots_json = orjson.dumps(snapshots, option=orjson.OPT_INDENT_2)
+        zf.writestr("snapshots.json", snapshots_json)
+        signatures["snapshots.json"] = _sign(signing_key, snapshots_json)
         final = finish_metadata(meta, events, len(snapshots), stopped=stopped)
         zf.writestr("metadata.json", orjson.dumps(final, option=orjson.OPT_INDENT_2))
         messages = [row.get("message") for row in _load_json_lines(journal_dir / "messages.jsonl")]
         pickled = dill.dumps({"metadata": final, "snapshots": snapshots, "messages": messages})
         zf.writestr("session.pkl", pickled)
         signatures["session.pkl"] = _sign(signing_key, pickled)
-        _write_stream(zf, "messages.jsonl", iter_lines(journal_dir / "messages.jsonl"))
+        mac = hmac.new(signing_key, digestmod="sha256") if signing_key else None
+        _write_stream(zf, "messages.jsonl", iter_lines(journal_dir / "messages.jsonl"), mac)
+        signatures["messages.jsonl"] = mac.hexdigest() if mac is not None else ""
         _write_stream(zf, "spans.otlp.jsonl", _span_requests(journal_dir / "spans.jsonl"))
         for blob in sorted((journal_dir / "blobs").glob("*.dill")):
             data = blob.read_bytes()

@@ -1,0 +1,368 @@
+"""Parsing the JSON entries of a session: fast JSON lines, snapshot records, messages.
+
+Lines are parsed with orjson in one tight loop per chunk; the first line orjson refuses
+sends that chunk to a slower pass, where such a line is retried with :func:`json.loads`
+(older recorders wrote ``NaN``) and a line neither accepts is skipped with a warning
+naming its number. Parsing runs with the garbage collector paused (see
+:func:`gc_paused`): building 100,000 dicts otherwise triggers many useless collections.
+
+Example:
+    >>> from devduck_otel._loadparse import parse_lines
+    >>> parse_lines(b'{"a": 1}' + bytes([10]) + b'{"a": NaN}', "events.jsonl")
+    [{'a': 1}, {'a': nan}]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import warnings
+from collections.abc import Iterable, Iterator
+from typing import Any, Final
+
+import orjson
+from devduck_otel_exporter_zip import FORMAT_NAME, FORMAT_VERSION
+
+from devduck_otel import _jsonsafe
+from devduck_otel._legacy import LEGACY_FORMAT
+from devduck_otel._zipsafe import MAX_LINE_BYTES, MAX_SMALL_JSON_BYTES, EntrySource
+from devduck_otel.exceptions import SessionFormatError
+
+BAD: Final[Any] = object()
+"""Placeholder for a line that could not be parsed (keeps row numbers stable)."""
+
+MAX_WARNED_LINES: Final = 5
+"""Bad lines warned about one by one per entry; the rest get one summary warning."""
+
+MAX_METADATA_BYTES: Final = 16 * MAX_SMALL_JSON_BYTES
+"""Largest ``metadata.json`` read (16 MiB)."""
+
+MAX_RESOLVED_MESSAGES: Final = 10_000_000
+"""Most message references all snapshots of a session may resolve to, together."""
+
+
+def warn(message: str) -> None:
+    """Emit a :class:`UserWarning` about a skipped part of a session."""
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a session is parsed.
+
+    Parsed JSON holds no reference cycles, yet building 100,000 events would trigger
+    many collections that scan them again and again. Afterwards the new objects are
+    moved straight to the oldest generation (``gc.freeze()`` then ``gc.unfreeze()``),
+    where a loaded session ends up anyway, instead of being scanned once more on the
+    next young collection. That step is skipped when the application has frozen
+    objects itself (a pre-fork server, say), so its freeze is never undone.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
+            gc.enable()
+
+
+def parse_json(data: bytes) -> Any:
+    """Parse one JSON document, accepting ``NaN``; raise ``ValueError`` on anything bad.
+
+    ``json.loads`` may hit the recursion limit on deeply nested input (orjson stops
+    at depth 1024 by itself); that is reported as ``ValueError`` too.
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(data.decode("utf-8"))
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+
+
+class LineParser:
+    """Parses JSON lines fed in chunks, numbering lines across chunks for warnings.
+
+    Each value parsed, or :data:`BAD` for a blank or broken line, is appended to
+    ``values``: one per line, so row numbers stay stable.
+    """
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.values: list[Any] = []
+        self.bad = 0
+        self._partial: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> None:
+        """Parse the complete lines of ``chunk``; keep a partial last line for later."""
+        cut = chunk.rfind(b"\n")
+        if cut < 0:
+            self._partial.append(chunk)  # joined once its line ends: no quadratic copying
+            return
+        head = chunk[:cut]
+        if self._partial:
+            head = b"".join([*self._partial, head])
+        self._partial = [chunk[cut + 1 :]]
+        self._block(head.split(b"\n"))
+
+    def close(self) -> list[Any]:
+        """Parse what is left (a last line without newline) and return all values."""
+        tail = b"".join(self._partial)
+        self._partial = []
+        if tail.strip():
+            self._block([tail], torn=True)
+        if self.bad > MAX_WARNED_LINES:
+            warn(f"{self.where}: {self.bad - MAX_WARNED_LINES} more bad lines skipped")
+        return self.values
+
+    def _block(self, lines: list[bytes], *, torn: bool = False) -> None:
+        if max(map(len, lines)) <= MAX_LINE_BYTES:
+            loads = orjson.loads
+            try:
+                self.values += [loads(line) for line in lines]
+                return
+            except orjson.JSONDecodeError:
+                pass
+        for line in lines:
+            self.values.append(self._line(line, torn=torn))
+
+    def _line(self, line: bytes, *, torn: bool) -> Any:
+        if not line.strip():
+            return BAD
+        problem = "is longer than the line limit" if len(line) > MAX_LINE_BYTES else None
+        if problem is None:
+            try:
+                return parse_json(line)
+            except ValueError as exc:
+                problem = f"is not valid JSON ({str(exc)[:80]})"
+                if torn:
+                    problem = "is cut off (a torn last line: the writer stopped mid-line)"
+        self.bad += 1
+        if self.bad <= MAX_WARNED_LINES:
+            warn(f"{self.where}: line {len(self.values) + 1} {problem}; skipped")
+        return BAD
+
+
+def parse_lines(data: bytes | Iterable[bytes], where: str) -> list[Any]:
+    """Parse JSON lines; a bad line becomes :data:`BAD` and is warned about.
+
+    Args:
+        data: The entry's bytes, or its chunks; one JSON value a line.
+        where: ``"<file>: <entry>"`` for warnings.
+
+    Returns:
+        One value per line (blank lines and bad lines are :data:`BAD`).
+    """
+    parser = LineParser(where)
+    for chunk in (data,) if isinstance(data, bytes) else data:
+        parser.feed(chunk)
+    return parser.close()
+
+
+def parse_events(data: bytes | Iterable[bytes], where: str) -> list[dict[str, Any]]:
+    """Parse ``events.jsonl``: keep the objects, skip (and warn about) anything else."""
+    values = parse_lines(data, where)
+    events = [v for v in values if type(v) is dict]
+    if len(events) != len(values):
+        skipped = [n for n, v in enumerate(values, 1) if type(v) is not dict and v is not BAD]
+        for number in skipped[:MAX_WARNED_LINES]:
+            warn(f"{where}: line {number} is not a JSON object; skipped")
+    return events
+
+
+def parse_records(data: bytes | None, where: str, *, array: bool) -> list[dict[str, Any]]:
+    """Parse snapshot records from a JSON array (ZIP) or JSON lines (journal).
+
+    A broken document is warned about and gives no records; entries that are not
+    objects with an integer ``snapshot_id``, or repeat an id, are skipped with a warning.
+    """
+    if data is None:
+        return []
+    if array:
+        try:
+            values = parse_json(data)
+        except ValueError as exc:
+            warn(f"{where}: not valid JSON ({str(exc)[:80]}); no snapshots loaded")
+            return []
+        if not isinstance(values, list):
+            warn(f"{where}: not a JSON array; no snapshots loaded")
+            return []
+    else:
+        values = [v for v in parse_lines(data, where) if v is not BAD]
+    return _valid_records(values, where)
+
+
+def _valid_records(values: list[Any], where: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for index, value in enumerate(values):
+        sid = value.get("snapshot_id") if isinstance(value, dict) else None
+        if not isinstance(sid, int) or isinstance(sid, bool):
+            warn(f"{where}: record {index} has no integer snapshot_id; skipped")
+        elif sid in seen:
+            warn(f"{where}: snapshot_id {sid} appears twice; the later record is skipped")
+        else:
+            seen.add(sid)
+            out.append(value)
+    return out
+
+
+class MessageTable:
+    """The content-addressed ``messages.jsonl``: row number -> restored message."""
+
+    def __init__(self, data: bytes | None, where: str, *, allow_pickle: bool) -> None:
+        self._where = where
+        self._allow_pickle = allow_pickle
+        rows = parse_lines(data, where) if data else []
+        self._rows: list[Any] = [
+            r["message"] if type(r) is dict and "message" in r else BAD for r in rows
+        ]
+        self._restored: dict[int, Any] = {}
+        self.resolved = 0
+        """Message references resolved so far (bounded by MAX_RESOLVED_MESSAGES)."""
+        self.troubled = 0
+        """Snapshots with broken references so far (warned about up to MAX_WARNED_LINES)."""
+
+    def resolve(self, ranges: Any, snapshot_id: int, notes: list[str]) -> list[Any]:
+        """Return the messages of ``[start, end)`` row ranges; broken parts become notes.
+
+        Raises:
+            ValueError: The session references more messages than allowed in total.
+        """
+        out: list[Any] = []
+        if not isinstance(ranges, list):
+            ranges = []
+            notes.append("agent_messages_ref is not a list; no messages")
+        bad_ranges = broken = 0
+        for pair in ranges:
+            if not _is_range(pair, len(self._rows)):
+                bad_ranges += 1
+                continue
+            self.resolved += pair[1] - pair[0]
+            if self.resolved > MAX_RESOLVED_MESSAGES:
+                raise ValueError(f"more than {MAX_RESOLVED_MESSAGES} message references")
+            for row in range(pair[0], pair[1]):
+                message = self._message(row)
+                if message is BAD:
+                    broken += 1
+                else:
+                    out.append(message)
+        if bad_ranges:
+            notes.append(f"{bad_ranges} message ranges are malformed or out of bounds; skipped")
+        if broken:
+            notes.append(f"{broken} referenced message rows are broken; skipped")
+        if notes:
+            self.troubled += 1
+            if self.troubled <= MAX_WARNED_LINES:
+                warn(f"{self._where}: snapshot {snapshot_id}: {'; '.join(notes)}")
+        return out
+
+    def _message(self, row: int) -> Any:
+        if row in self._restored:
+            return self._restored[row]
+        value = self._rows[row]
+        if value is not BAD:
+            value = restore(value, allow_pickle=self._allow_pickle)
+        self._restored[row] = value
+        return value
+
+
+def _is_range(pair: Any, rows: int) -> bool:
+    if not isinstance(pair, list) or len(pair) != 2:
+        return False
+    start, end = pair
+    ints = all(isinstance(x, int) and not isinstance(x, bool) for x in pair)
+    return ints and 0 <= start <= end <= rows
+
+
+def restore(value: Any, *, allow_pickle: bool) -> Any:
+    """Restore lossless tags; a value nested too deeply for that is kept as stored."""
+    try:
+        return _jsonsafe.restore(value, allow_pickle=allow_pickle)
+    except RecursionError:
+        return value
+    except Exception as exc:
+        # Only an allowed pickle can fail here: a missing class, a broken stream.
+        raise SessionFormatError(f"cannot restore a pickled value ({exc!r})") from exc
+
+
+class SnapshotRecord(dict[str, Any]):
+    """One snapshot: a dict whose keys also read as attributes (``snap.description``).
+
+    ``agent_messages`` always holds the full, resolved message list.
+    """
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"snapshot record has no field {name!r}") from None
+
+
+def snapshot_record(raw: dict[str, Any], table: MessageTable, allow_pickle: bool) -> SnapshotRecord:
+    """Return a snapshot record with its messages resolved and lossless tags restored."""
+    record = SnapshotRecord(raw)
+    notes = record.get("notes")
+    notes = list(notes) if isinstance(notes, list) else []
+    inline = record.get("agent_messages")
+    if isinstance(inline, list):
+        messages = [restore(m, allow_pickle=allow_pickle) for m in inline]
+    elif "agent_messages_ref" in record:
+        new_notes: list[str] = []
+        messages = table.resolve(record["agent_messages_ref"], record["snapshot_id"], new_notes)
+        notes.extend(new_notes)
+    else:
+        messages = []
+    record["agent_messages"] = messages
+    record.setdefault("agent_messages_count", len(messages))
+    record.setdefault("description", "")
+    record["agent_state"] = restore(record.get("agent_state"), allow_pickle=allow_pickle)
+    record["notes"] = notes
+    return record
+
+
+def read_metadata(source: EntrySource, name: str) -> dict[str, Any]:
+    """Read ``metadata.json`` (or a journal's ``meta.json``); broken or absent gives ``{}``."""
+    raw = source.read(name, MAX_METADATA_BYTES)
+    if raw is None:
+        warn(f"{source.label}: {name} is missing; metadata is empty")
+        return {}
+    try:
+        value = parse_json(raw)
+    except ValueError as exc:
+        warn(f"{source.label}: {name} is not valid JSON ({str(exc)[:80]}); metadata is empty")
+        return {}
+    if not isinstance(value, dict):
+        warn(f"{source.label}: {name} is not a JSON object; metadata is empty")
+        return {}
+    return value
+
+
+def check_format(label: str, metadata: dict[str, Any], legacy: bool) -> None:
+    """Refuse a session of a newer ``format_version`` or of another format.
+
+    Raises:
+        SessionFormatError: The version is not an integer, newer than ours, or the
+            ``format`` is not ours.
+    """
+    if legacy:
+        return
+    version = metadata.get("format_version", FORMAT_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise SessionFormatError(f"{label}: format_version {version!r} is not an integer")
+    if version > FORMAT_VERSION:
+        raise SessionFormatError(
+            f"{label}: unknown format_version {version}; this devduck-otel reads up to "
+            f"{FORMAT_VERSION} (upgrade devduck-otel)"
+        )
+    fmt = metadata.get("format", FORMAT_NAME)
+    if fmt not in (FORMAT_NAME, LEGACY_FORMAT):
+        raise SessionFormatError(f"{label}: unknown format {fmt!r}; expected {FORMAT_NAME!r}")
