@@ -1,0 +1,351 @@
+"""Join the application's TracerProvider or build a private one from ``OTEL_*``.
+
+A recording always writes its session ZIP through ``session_processor``; collectors
+named in ``OTEL_TRACES_EXPORTER`` get the same spans through a sampling filter and a
+:class:`CollectorSafeExporter` (redacted, no bytes, content only when captured).
+
+Example:
+    >>> from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    >>> from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+    ...     InMemorySpanExporter,
+    ... )
+    >>> setup = setup_tracing(
+    ...     SimpleSpanProcessor(InMemorySpanExporter()), redactor=None, capture_content=False
+    ... )
+    >>> setup is not None and setup.owned
+    True
+    >>> setup.shutdown()
+
+When ``OTEL_TRACES_EXPORTER`` is unset, a private provider sends to OTLP only if
+``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` is set: a
+debugger should not fill logs with errors about a localhost collector nobody runs.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+
+from opentelemetry.context import Context
+from opentelemetry.environment_variables import OTEL_TRACES_EXPORTER
+from opentelemetry.sdk.environment_variables import (
+    OTEL_EXPORTER_OTLP_ENDPOINT,
+    OTEL_EXPORTER_OTLP_PROTOCOL,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import (
+    ReadableSpan,
+    Span,
+    SpanProcessor,
+    SynchronousMultiSpanProcessor,
+    TracerProvider,
+)
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+from opentelemetry.trace import get_tracer_provider
+from opentelemetry.util._importlib_metadata import entry_points
+
+from devduck_otel._collector import (
+    CollectorSafeExporter,
+    SamplingFilterProcessor,
+    SpanRedactor,
+    Warn,
+    collector_sampler,
+)
+from devduck_otel._config import sdk_disabled
+from devduck_otel._guard import guard
+
+__all__ = [
+    "CollectorSafeExporter",
+    "SamplingFilterProcessor",
+    "SpanRedactor",
+    "TracingSetup",
+    "build_collector_processors",
+    "collector_exporter_names",
+    "sdk_disabled",
+    "setup_tracing",
+]
+
+logger = logging.getLogger("devduck_otel")
+
+_EXPORTER_GROUP = "opentelemetry_traces_exporter"
+_ZIP_EXPORTER = "devduck_zip"
+_OTLP_BY_PROTOCOL = {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http"}
+_DEFAULT_OTLP = "otlp_proto_grpc"  # the Python SDK's default for plain ``otlp``
+
+
+def collector_exporter_names(warn: Warn) -> list[str]:
+    """Entry-point names of the collector exporters chosen by ``OTEL_TRACES_EXPORTER``."""
+    raw = os.environ.get(OTEL_TRACES_EXPORTER)
+    if raw is None or not raw.strip():
+        endpoint = os.environ.get(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or os.environ.get(
+            OTEL_EXPORTER_OTLP_ENDPOINT
+        )
+        return [_otlp_name(warn)] if endpoint else []
+    names: list[str] = []
+    for part in raw.split(","):
+        name = part.strip()
+        if name.lower() in ("", "none", _ZIP_EXPORTER):
+            continue
+        if name == "otlp":
+            name = _otlp_name(warn)
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _otlp_name(warn: Warn) -> str:
+    for var in (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL):
+        value = os.environ.get(var, "").strip()
+        if not value:
+            continue
+        if value in _OTLP_BY_PROTOCOL:
+            return _OTLP_BY_PROTOCOL[value]
+        warn(f"{var}={value!r} is not 'grpc' or 'http/protobuf'; using grpc")
+        return _DEFAULT_OTLP
+    return _DEFAULT_OTLP
+
+
+class _Warner:
+    """Logs each distinct configuration problem once per setup."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def __call__(self, message: str) -> None:
+        if message not in self._seen:
+            self._seen.add(message)
+            logger.warning("devduck-otel: %s; recording goes on", message)
+
+
+def _load_exporter(name: str, warn: Warn) -> SpanExporter | None:
+    found = list(entry_points(group=_EXPORTER_GROUP, name=name))
+    if not found:
+        warn(f"{OTEL_TRACES_EXPORTER} names {name!r}, which no installed package provides")
+        return None
+    try:
+        exporter_class = found[0].load()
+        exporter = exporter_class()
+    except Exception as exc:
+        warn(
+            f"{OTEL_TRACES_EXPORTER} exporter {name!r} could not be created ({exc!r}); "
+            "check the OTEL_EXPORTER_* variables"
+        )
+        return None
+    if not isinstance(exporter, SpanExporter):
+        warn(f"{OTEL_TRACES_EXPORTER} names {name!r}, which is not a span exporter")
+        return None
+    return exporter
+
+
+def _batch_processor(exporter: SpanExporter, warn: Warn) -> BatchSpanProcessor:
+    try:
+        return BatchSpanProcessor(exporter)
+    except ValueError as exc:
+        warn(f"an OTEL_BSP_* variable is invalid ({exc}); using the defaults")
+        return BatchSpanProcessor(
+            exporter,
+            max_queue_size=2048,
+            schedule_delay_millis=5000,
+            max_export_batch_size=512,
+            export_timeout_millis=30000,
+        )
+
+
+def build_collector_processors(
+    *, redactor: SpanRedactor | None, capture_content: bool
+) -> SamplingFilterProcessor | None:
+    """Build the collector side from ``OTEL_*``: filter -> batch -> safe exporter.
+
+    Args:
+        redactor: Applied to every span before a collector sees it.
+        capture_content: Keep message and tool content (env default: off).
+
+    Returns:
+        One processor to add to a provider, or ``None`` when no collector is named.
+    """
+    warn = _Warner()
+    processors: list[SpanProcessor] = []
+    for name in collector_exporter_names(warn):
+        exporter = _load_exporter(name, warn)
+        if exporter is None:
+            continue
+        safe = CollectorSafeExporter(
+            exporter, name=name, redactor=redactor, capture_content=capture_content
+        )
+        processors.append(_batch_processor(safe, warn))
+    if not processors:
+        return None
+    return SamplingFilterProcessor(collector_sampler(warn), processors)
+
+
+class _SwitchProcessor(SpanProcessor):
+    """Our one processor on a joined provider, re-targeted at each recording.
+
+    The SDK cannot remove a processor, so this one stays and forwards to whatever
+    session processors are attached (none between recordings).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._targets: tuple[SpanProcessor, ...] = ()
+
+    def attach(self, target: SpanProcessor) -> None:
+        with self._lock:
+            if target not in self._targets:
+                self._targets = (*self._targets, target)
+
+    def detach(self, target: SpanProcessor) -> None:
+        with self._lock:
+            self._targets = tuple(t for t in self._targets if t is not target)
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        for target in self._targets:
+            with guard("starting a span for the session"):
+                target.on_start(span, parent_context=parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        for target in self._targets:
+            with guard("recording a span in the session"):
+                target.on_end(span)
+
+    def shutdown(self) -> None:
+        """The application shuts its provider down: flush the attached sessions."""
+        for target in self._targets:
+            target.force_flush()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return all(target.force_flush(timeout_millis) for target in self._targets)
+
+
+_switches: weakref.WeakKeyDictionary[TracerProvider, _SwitchProcessor] = weakref.WeakKeyDictionary()
+_switches_lock = threading.Lock()
+
+
+def _switch_for(provider: TracerProvider) -> _SwitchProcessor:
+    with _switches_lock:
+        switch = _switches.get(provider)
+        if switch is None:
+            switch = _SwitchProcessor()
+            _add_first(provider, switch)
+            _switches[provider] = switch
+        return switch
+
+
+def _add_first(provider: TracerProvider, processor: SpanProcessor) -> None:
+    """Put ``processor`` before the application's own.
+
+    The SDK calls processors in order and stops at the first that raises; going
+    first, the session gets every span whatever the application's processors do.
+    """
+    multi = getattr(provider, "_active_span_processor", None)
+    if isinstance(multi, SynchronousMultiSpanProcessor):
+        with multi._lock:
+            multi._span_processors = (processor, *multi._span_processors)
+    else:
+        provider.add_span_processor(processor)
+
+
+@dataclass(eq=False)
+class TracingSetup:
+    """The provider a recording uses, and how to let go of it.
+
+    Attributes:
+        tracer_provider: Where the recording's spans are made.
+        owned: ``True`` when devduck-otel built it, ``False`` when it joined the
+            application's.
+    """
+
+    tracer_provider: TracerProvider
+    owned: bool
+    session_processor: SpanProcessor | None = field(default=None, repr=False)
+    collectors: SpanProcessor | None = field(default=None, repr=False)
+    _switch: _SwitchProcessor | None = field(default=None, repr=False)
+    _closed: bool = field(default=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def shutdown(self) -> None:
+        """Owned: flush and shut down the collectors. Joined: detach our processor.
+
+        Idempotent; never raises. The session processor itself belongs to the caller.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        try:
+            if self._switch is not None and self.session_processor is not None:
+                self._switch.detach(self.session_processor)
+            if self.collectors is not None:
+                self.collectors.shutdown()
+        except Exception as exc:
+            logger.debug("devduck-otel: tracing shutdown failed: %r", exc)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Flush the session processor, then the collectors (owned only)."""
+        deadline = time.monotonic() + timeout_millis / 1000
+        ok = True
+        for processor in (self.session_processor, self.collectors):
+            if processor is None:
+                continue
+            left = int(max(0.0, deadline - time.monotonic()) * 1000)
+            try:
+                ok = bool(processor.force_flush(left)) and ok
+            except Exception:
+                ok = False
+        return ok
+
+
+_live: weakref.WeakSet[TracingSetup] = weakref.WeakSet()
+
+
+@atexit.register
+def _shutdown_live_setups() -> None:
+    for setup in list(_live):
+        setup.shutdown()
+
+
+def setup_tracing(
+    session_processor: SpanProcessor,
+    *,
+    redactor: SpanRedactor | None,
+    capture_content: bool,
+    tracer_provider: TracerProvider | None = None,
+) -> TracingSetup | None:
+    """Join the given or global SDK provider, or build a private one.
+
+    Args:
+        session_processor: Receives every span of the recording (the ZIP side).
+        redactor: Applied before collectors see a span (owned providers only).
+        capture_content: Send message and tool content to collectors.
+        tracer_provider: The provider to join; default: the global one when it is an
+            SDK ``TracerProvider``.
+
+    Returns:
+        The setup, or ``None`` when ``OTEL_SDK_DISABLED=true``.
+    """
+    if sdk_disabled():
+        return None
+    target = tracer_provider
+    if target is None:
+        current = get_tracer_provider()
+        target = current if isinstance(current, TracerProvider) else None
+    if target is not None:
+        switch = _switch_for(target)
+        switch.attach(session_processor)
+        return TracingSetup(target, False, session_processor=session_processor, _switch=switch)
+    provider = TracerProvider(sampler=ALWAYS_ON, resource=Resource.create(), shutdown_on_exit=False)
+    provider.add_span_processor(session_processor)
+    collectors = build_collector_processors(redactor=redactor, capture_content=capture_content)
+    if collectors is not None:
+        provider.add_span_processor(collectors)
+    setup = TracingSetup(provider, True, session_processor=session_processor, collectors=collectors)
+    _live.add(setup)
+    return setup
