@@ -61,6 +61,7 @@ from devduck_otel._collector import (
 )
 from devduck_otel._config import sdk_disabled
 from devduck_otel._guard import guard
+from devduck_otel._layers import tag_layer
 
 __all__ = [
     "CollectorSafeExporter",
@@ -207,6 +208,9 @@ class _SwitchProcessor(SpanProcessor):
             self._targets = tuple(t for t in self._targets if t is not target)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        if self._targets:
+            with guard("tagging a span's layer"):
+                tag_layer(span)
         for target in self._targets:
             with guard("starting a span for the session"):
                 target.on_start(span, parent_context=parent_context)

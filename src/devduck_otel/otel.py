@@ -52,12 +52,11 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
-from opentelemetry.trace import SpanKind
 
 from devduck_otel import _api
-from devduck_otel._attributes import DEVDUCK_EVENT_TYPE, DEVDUCK_LAYER
 from devduck_otel._config import RecorderConfig, env_bool, sdk_disabled
 from devduck_otel._guard import guard
+from devduck_otel._layers import tag_layer
 from devduck_otel._provider import build_collector_processors
 from devduck_otel._recorder import Recorder
 from devduck_otel._redact import Redactor
@@ -86,18 +85,15 @@ def _zip_named() -> bool:
 
 
 class _HttpLayerProcessor(SpanProcessor):
-    """Marks HTTP client spans of any instrumentation as the ``sys`` layer.
+    """Marks HTTP client and GenAI spans of any instrumentation with their layer.
 
     Under ``opentelemetry-instrument`` the HTTP libraries are instrumented by their
     own instrumentors, without the hooks of a programmatic recording.
     """
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        attributes = span.attributes or {}
-        method = attributes.get("http.request.method") or attributes.get("http.method")
-        if span.kind is SpanKind.CLIENT and method and DEVDUCK_LAYER not in attributes:
-            span.set_attribute(DEVDUCK_LAYER, "sys")
-            span.set_attribute(DEVDUCK_EVENT_TYPE, f"http.{str(method).lower()}")
+        with guard("tagging a span's layer"):
+            tag_layer(span)
 
 
 def _configure_tracing(resource: Resource) -> TracerProvider:
