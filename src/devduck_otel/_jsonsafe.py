@@ -10,8 +10,9 @@ import base64
 import contextlib
 import datetime as _dt
 import enum
+import functools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import dill
@@ -21,7 +22,10 @@ TAG: Final = "__devduck__"
 _OPTIONS: Final = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
-def _default(value: Any) -> Any:
+Pickler = Callable[[Any], bytes]
+
+
+def _default(value: Any, pickler: Pickler = dill.dumps) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return {TAG: "bytes", "base64": base64.b64encode(bytes(value)).decode("ascii")}
     if isinstance(value, (set, frozenset, tuple)):
@@ -34,13 +38,13 @@ def _default(value: Any) -> Any:
     if callable(as_dict):
         with contextlib.suppress(Exception):  # fall through to a pickle of the object
             return as_dict()
-    return _pickle_tag(value)
+    return _pickle_tag(value, pickler)
 
 
-def _pickle_tag(value: Any) -> dict[str, str]:
+def _pickle_tag(value: Any, pickler: Pickler) -> dict[str, str]:
     text = safe_repr(value)
     try:
-        blob = dill.dumps(value)
+        blob = pickler(value)
     except Exception:  # anything dill cannot carry is kept as its repr
         return {TAG: "repr", "repr": text}
     return {TAG: "pickle", "dill": base64.b64encode(blob).decode("ascii"), "repr": text}
@@ -63,13 +67,29 @@ def error_text(error: BaseException) -> str:
         return f"{type(error).__name__}: <str() failed>"
 
 
-def dumps(value: Any) -> bytes:
-    """Serialize ``value`` to compact JSON bytes, tagging what JSON cannot hold."""
+@functools.lru_cache(maxsize=16)
+def _default_for(pickler: Pickler) -> Callable[[Any], Any]:
+    return functools.partial(_default, pickler=pickler)
+
+
+def dumps(value: Any, pickler: Pickler | None = None) -> bytes:
+    """Serialize ``value`` to compact JSON bytes, tagging what JSON cannot hold.
+
+    Args:
+        value: Any value.
+        pickler: Serializes objects JSON cannot hold (the redactor's ``dill_dumps``
+            while recording, so that pickled values carry no secrets); ``dill.dumps``
+            by default.
+
+    Returns:
+        The JSON bytes.
+    """
+    default = _default if pickler is None else _default_for(pickler)
     try:
-        return orjson.dumps(value, default=_default, option=_OPTIONS)
+        return orjson.dumps(value, default=default, option=_OPTIONS)
     except (TypeError, orjson.JSONEncodeError):
         # Keys orjson refuses, integers over 64 bits, recursion: keep a lossy view.
-        return orjson.dumps(_plain(value, 0), default=_default, option=_OPTIONS)
+        return orjson.dumps(_plain(value, 0), default=default, option=_OPTIONS)
 
 
 def _plain(value: Any, depth: int) -> Any:

@@ -73,6 +73,7 @@ class Recorder:
     ) -> None:
         self.redactor = redactor or Redactor.from_env()
         self.capture_content = capture_content
+        self.pickler = self.redactor.dill_dumps  # bound once: pickled values are redacted too
         self.links = tuple(links)
         self.start_monotonic = time.monotonic()
         if adopt is not None:
@@ -148,7 +149,7 @@ class Recorder:
             span = span if span is not None else trace.get_current_span()
             ctx = span.get_span_context()
             parent = getattr(span, "parent", None)
-            data_json = _jsonsafe.dumps(data)
+            data_json = _jsonsafe.dumps(data, self.pickler)
             self.journal.append_event(
                 ts,
                 layer,
@@ -206,6 +207,7 @@ class Recorder:
             last_query=last_query,
             last_result=last_result,
             redactor=self.redactor,
+            pickler=self.pickler,
         )
         captured.record["trace_id"] = f"{ctx.trace_id:032x}" if ctx.trace_id else None
         captured.record["span_id"] = f"{ctx.span_id:016x}" if ctx.span_id else None

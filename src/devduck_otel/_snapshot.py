@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-import dill
 import orjson
 
 from devduck_otel import _jsonsafe
@@ -34,7 +33,7 @@ class CapturedSnapshot:
     notes: list[str] = field(default_factory=list)
 
 
-def _state(value: Any, notes: list[str]) -> tuple[Any, bytes | None]:
+def _state(value: Any, notes: list[str], pickler: _jsonsafe.Pickler) -> tuple[Any, bytes | None]:
     """Return ``(json_state, blob)``: JSON when it can be, else a dill blob, else a note."""
     if value is None:
         return None, None
@@ -46,7 +45,7 @@ def _state(value: Any, notes: list[str]) -> tuple[Any, bytes | None]:
     except (TypeError, orjson.JSONEncodeError):
         pass
     try:
-        return None, dill.dumps(value)
+        return None, pickler(value)
     except Exception as exc:  # anything dill cannot carry is left out, with a note
         notes.append(
             f"agent state left out: dill cannot serialize it ({type(exc).__name__}: {exc})"
@@ -68,6 +67,7 @@ def capture_snapshot(
     last_query: Any,
     last_result: Any,
     redactor: Redactor,
+    pickler: _jsonsafe.Pickler | None = None,
 ) -> CapturedSnapshot:
     """Capture ``agent`` (or only the process context when ``agent`` is ``None``).
 
@@ -77,16 +77,19 @@ def capture_snapshot(
         description: Free text.
         last_query: The last query given to the agent.
         last_result: The agent's last result.
-        redactor: Redacts the environment variables.
+        redactor: Redacts the environment variables and pickled values.
+        pickler: The redacting pickler, bound once by the recorder (default:
+            ``redactor.dill_dumps``).
 
     Returns:
         The captured snapshot.
     """
     notes: list[str] = []
     adapter = adapter_for(agent) if agent is not None else None
-    messages = [_jsonsafe.dumps(m) for m in adapter.messages()] if adapter else []
+    pickler = redactor.dill_dumps if pickler is None else pickler
+    messages = [_jsonsafe.dumps(m, pickler) for m in adapter.messages()] if adapter else []
     prompt = adapter.system_prompt() if adapter else None
-    state, blob = _state(adapter.state(), notes) if adapter else (None, None)
+    state, blob = _state(adapter.state(), notes, pickler) if adapter else (None, None)
     now = time.time()
     record: dict[str, Any] = {
         "snapshot_id": snapshot_id,

@@ -1,0 +1,292 @@
+"""One redaction step for every layer, in front of the session ZIP and of every collector.
+
+:class:`Redactor` holds the rules, compiled once; it is immutable and thread-safe.
+The journal runs :meth:`Redactor.redact_bytes` on every line and record it writes; the
+collector exporters run :meth:`Redactor.redact_span` on every span. Both apply the same
+rules (see ``_redact_keys`` for names, ``_redact_rules`` for values):
+
+* names: env vars, headers, JSON keys, query parameters whose name holds KEY, SECRET,
+  TOKEN, PASSWORD, PASS, PWD, CREDENTIAL, AUTH, COOKIE, SESSION, PRIVATE, DSN,
+  DATABASE_URL and the like have their value replaced by ``[REDACTED]``;
+* values: provider API keys, bearer and basic credentials, AWS access key ids, private
+  key blocks, JWTs, URL userinfo and secret query parameters, ``password=...``-style
+  assignments, anywhere in any string.
+
+Users add regular expressions (``DEVDUCK_REDACT_PATTERNS``) and name fragments
+(``DEVDUCK_REDACT_KEYS``).
+
+Example:
+    >>> r = Redactor(extra_keys=["internal_id"])
+    >>> r.redact_text("curl -H 'Authorization: Bearer abc.def.ghi123' https://u:p@x.io/")
+    "curl -H 'Authorization: Bearer [REDACTED]' https://[REDACTED]@x.io/"
+    >>> r.redact_bytes(b'{"headers":{"X-Api-Key":"k-123"},"internal_id":"7"}')
+    b'{"headers":{"X-Api-Key":"[REDACTED]"},"internal_id":"[REDACTED]"}'
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from opentelemetry.sdk.trace import ReadableSpan
+
+from devduck_otel._redact_keys import KeyMatcher
+from devduck_otel._redact_pickle import dill_dumps_redacted
+from devduck_otel._redact_rules import REDACTED, redact_url_with
+from devduck_otel._redact_scan import Scanner, apply_spans
+from devduck_otel._redact_span import redact_span_with
+from devduck_otel.environment_variables import DEVDUCK_REDACT_KEYS, DEVDUCK_REDACT_PATTERNS
+
+__all__ = ["REDACTED", "Redactor"]
+
+logger = logging.getLogger("devduck_otel")
+
+_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+_BIG_INT = re.compile(r"[0-9]{19}")
+
+
+class Redactor:
+    """Replaces secrets with ``[REDACTED]`` in text, JSON, env vars, URLs and spans.
+
+    Args:
+        extra_patterns: Extra regular expressions; every match is redacted.
+        extra_keys: Extra case-insensitive name fragments whose values are redacted.
+
+    Raises:
+        ValueError: An extra pattern is not a valid regular expression.
+    """
+
+    __slots__ = ("_keys", "_scanner")
+
+    def __init__(
+        self, *, extra_patterns: Sequence[str] = (), extra_keys: Sequence[str] = ()
+    ) -> None:
+        if isinstance(extra_patterns, str) or isinstance(extra_keys, str):
+            raise TypeError("extra_patterns and extra_keys take a sequence of strings")
+        compiled = []
+        for pattern in extra_patterns:
+            try:
+                compiled.append(re.compile(pattern))
+            except re.error as exc:
+                raise ValueError(f"invalid redaction pattern {pattern!r}: {exc}") from None
+        self._keys = KeyMatcher(extra_keys)
+        self._scanner = Scanner(self._keys, compiled)
+
+    @classmethod
+    def from_env(cls) -> Redactor:
+        """Build a Redactor with the extra rules of ``DEVDUCK_REDACT_PATTERNS`` and ``_KEYS``.
+
+        Patterns are separated by newlines or ``;;``, key fragments by commas. An invalid
+        pattern is left out with one warning naming the variable.
+
+        Returns:
+            The configured Redactor.
+        """
+        raw = os.environ.get(DEVDUCK_REDACT_PATTERNS, "")
+        patterns = [p.strip() for p in re.split(r"\n|;;", raw) if p.strip()]
+        good, bad = [], []
+        for index, pattern in enumerate(patterns, 1):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                bad.append(f"#{index} ({exc})")
+            else:
+                good.append(pattern)
+        if bad:
+            logger.warning(
+                "devduck-otel: %s: ignoring invalid regular expression(s) %s",
+                DEVDUCK_REDACT_PATTERNS,
+                ", ".join(bad),
+            )
+        keys = [k.strip() for k in os.environ.get(DEVDUCK_REDACT_KEYS, "").split(",")]
+        return cls(extra_patterns=good, extra_keys=[k for k in keys if k])
+
+    def is_secret_key(self, name: str) -> bool:
+        """Whether values under ``name`` (env var, header, JSON key, parameter) are secret.
+
+        Args:
+            name: The name, in any case and spelling (``API_KEY``, ``x-api-key``).
+
+        Returns:
+            ``True`` when the name holds a secret-looking fragment.
+        """
+        return self._keys.is_secret(name)
+
+    def redact_text(self, text: str) -> str:
+        """Redact secret-shaped values anywhere in ``text``.
+
+        Args:
+            text: Any text: a message, a tool argument, a command line, a log line.
+
+        Returns:
+            The text with ``[REDACTED]`` in place of secrets; ``text`` itself if none.
+        """
+        if not text:
+            return text
+        low = text.lower()
+        if len(low) != len(text):
+            low = text.translate(_ASCII_LOWER)
+        spans, _ = self._scanner.scan(text, low, json_mode=False)
+        return apply_spans(text, spans) if spans else text
+
+    def redact_url(self, url: str) -> str:
+        """Redact userinfo and secret query parameters of ``url``.
+
+        Args:
+            url: A URL (``https://user:pw@host/p?token=x``) or a relative one.
+
+        Returns:
+            The URL with ``[REDACTED]`` for secrets; ``url`` itself if none.
+        """
+        return redact_url_with(url, self._keys.is_secret)
+
+    def redact_env(self, env: Mapping[str, str]) -> dict[str, str]:
+        """Redact an environment: secret names lose their value, others are scanned.
+
+        Args:
+            env: Variable names and values (``os.environ``).
+
+        Returns:
+            A new dict.
+        """
+        return {
+            name: REDACTED if self._keys.is_secret(name) else self.redact_text(value)
+            for name, value in env.items()
+        }
+
+    def redact_value(self, obj: Any) -> Any:
+        """Redact structured data (dicts, lists, tuples, strings) before it is serialized.
+
+        Keys are judged like env var names, at any depth: every string below a secret
+        key is redacted. A ``{"key": name, "value": ...}`` pair (OTLP attributes) is
+        judged by ``name``. Other values are kept as they are.
+
+        Args:
+            obj: The data.
+
+        Returns:
+            A redacted copy, or ``obj`` itself when nothing changed.
+        """
+        return self._value(obj, False)
+
+    def _value(self, obj: Any, secret: bool) -> Any:
+        if isinstance(obj, str):
+            if secret:
+                return REDACTED if obj else obj
+            if obj[:1] in "{[" and obj[-1:] in "}]":
+                # JSON carried in a string (span content, previews): redact it as JSON.
+                raw = obj.encode("utf-8", "surrogatepass")
+                clean = self.redact_bytes(raw)
+                return obj if clean is raw else clean.decode("utf-8", "surrogatepass")
+            return self.redact_text(obj)
+        if isinstance(obj, dict):
+            return self._dict(obj, secret)
+        if isinstance(obj, (list, tuple)):
+            items = [self._value(item, secret) for item in obj]
+            if all(new is old for new, old in zip(items, obj, strict=True)):
+                return obj
+            return type(obj)(items) if isinstance(obj, tuple) else items
+        return obj
+
+    def _dict(self, obj: dict[Any, Any], secret: bool) -> dict[Any, Any]:
+        pair_name = obj.get("key")
+        pair = isinstance(pair_name, str)
+        pair_secret = isinstance(pair_name, str) and self._keys.is_secret(pair_name)
+        out: dict[Any, Any] = {}
+        changed = False
+        for key, value in obj.items():
+            if pair and key == "key":
+                here = secret
+            else:
+                here = (
+                    secret
+                    or (isinstance(key, str) and self._keys.is_secret(key))
+                    or (pair_secret and key == "value")
+                )
+            new = self._value(value, here)
+            changed = changed or new is not value
+            out[key] = new
+        return out if changed else obj
+
+    def redact_bytes(self, data: bytes) -> bytes:
+        """Redact one compact JSON document (a journal line or record); stays valid JSON.
+
+        Secret-shaped values are replaced inside strings, and string values under
+        secret keys at any depth. Anything that is not JSON is redacted as text.
+        Clean input costs one regex pass per rule family (about 3 us for a 270-byte
+        event line, about 1.2 ms of CPU for a 200 KB document) and is returned as is.
+
+        Args:
+            data: UTF-8 JSON, as written by orjson.
+
+        Returns:
+            The redacted document; ``data`` itself when nothing matched.
+        """
+        if not data:
+            return data
+        text = data.decode("latin-1")
+        spans, structural = self._scanner.scan(text, text.lower(), json_mode=True)
+        if structural:
+            redone = self._reparse(data, text)
+            if redone is not None:
+                return redone
+            spans, _ = self._scanner.scan(text, text.lower(), json_mode=False)
+        if not spans:
+            return data
+        return apply_spans(text, spans).encode("latin-1")
+
+    def _reparse(self, data: bytes, text: str) -> bytes | None:
+        exact = _BIG_INT.search(text) is None
+        try:
+            obj = orjson.loads(data) if exact else json.loads(data)
+        except ValueError:
+            try:
+                obj, exact = json.loads(data), False
+            except ValueError:
+                return None
+        try:
+            new = self.redact_value(obj)
+        except RecursionError:
+            return None
+        if new is obj:
+            return data
+        if exact:
+            try:
+                return orjson.dumps(new)
+            except TypeError:
+                pass
+        return json.dumps(new, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+    def dill_dumps(self, obj: Any) -> bytes:
+        """Dill-serialize ``obj`` (agent state that is not JSON) with secrets redacted.
+
+        Strings are redacted like text and dict values (object attributes included)
+        by their key, while pickling: a blob cannot be redacted afterwards.
+
+        Args:
+            obj: Any object dill can serialize.
+
+        Returns:
+            The dill bytes; they load back with ``[REDACTED]`` in place of secrets.
+        """
+        return dill_dumps_redacted(obj, self, lambda value: self._value(value, True))
+
+    def redact_span(self, span: ReadableSpan) -> ReadableSpan:
+        """Return ``span`` with secrets redacted from its attributes, events and links.
+
+        URL attributes (``url.full``, ``http.url``...) go through :meth:`redact_url`,
+        attributes with secret names (``http.request.header.authorization``) lose their
+        value, every other string is scanned like text.
+
+        Args:
+            span: A finished span.
+
+        Returns:
+            A new ReadableSpan, or ``span`` itself when nothing changed.
+        """
+        return redact_span_with(self, span)

@@ -1,0 +1,260 @@
+r"""Finding what to redact in one text: the spans to replace, and whether JSON must be reparsed.
+
+The scanner works on ``str``. Raw JSON bytes are decoded as latin-1 (one character a
+byte, so positions are byte offsets) and every pattern is ASCII-only, so the spans
+found apply unchanged to the bytes and never split a UTF-8 sequence or a JSON escape.
+
+Three kinds of finding:
+
+* value rules (``_redact_rules.VALUE_RULES``): secret-shaped tokens anywhere;
+* URLs with userinfo or secret query parameters;
+* assignments: a secret name, a ``:`` or ``=``, and a value, in every spelling that
+  reaches a recording (``PASSWORD=x``, ``X-Api-Key: x``, ``{'api_key': 'x'}``,
+  ``{"api_key":"x"}``, and JSON inside a JSON string, ``{\"api_key\":\"x\"}``).
+  Names are found from the places where a secret fragment occurs, and judged by
+  :class:`~devduck_otel._redact_keys.KeyMatcher`, so JSON keys follow the same rules
+  as env vars and headers.
+
+In JSON mode, a secret key whose value is an object or array, a ``{"key": <secret
+name>, "value": ...}`` attribute pair (OTLP JSON) and any extra user pattern ask for a
+reparse (``structural``): the caller parses the document and redacts it structurally.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from typing import Final
+
+from devduck_otel._redact_keys import KeyMatcher, split_words
+from devduck_otel._redact_rules import (
+    REDACTED,
+    VALUE_RULES,
+    ValueRule,
+    redact_url_with,
+    value_rule_spans,
+)
+
+__all__ = ["Scanner", "apply_spans"]
+
+Span = tuple[int, int, str]
+
+# Every fragment of a secret name, as few regexes as possible, each starting with a
+# literal (``re`` skips ahead to a literal far faster than to anything else). The rest
+# of the name and a separator must follow, so that prose never reaches Python; the
+# possessive ``*+`` keeps a failed attempt from backtracking.
+_NAME_THEN_SEPARATOR = r"""[a-z0-9_.\-]*+(?:[:=]|\\*["'][ \t]*[:=]|[ \t]+[:=]|"(?=,"value"))"""
+_FRAGMENT_SOURCES: Final = (
+    r"k(?:ey|en(?<=token)|ie(?<=cookie))",
+    r"p(?:ass|wd|rivate)",
+    r"c(?:r(?:et(?<=secret)|edential)|srf|onn(?:ection)?_str)",
+    r"u(?:th(?<=auth)|rl(?<=_url))",
+    r"s(?:s(?:ion(?<=session)|id(?<=sessid))|n(?<=dsn)|rf(?<=xsrf))",
+    r"bearer",
+    r"jwt",
+)
+_ANCHORS: Final = tuple(
+    (p[0], re.compile(p + _NAME_THEN_SEPARATOR, re.ASCII)) for p in _FRAGMENT_SOURCES
+)
+_URL_PARAM_WORDS = (
+    "key|token|secret|pass|pwd|auth|credential|cookie|sess|private|dsn|csrf|xsrf|jwt"
+    "|bearer|sig|code|_url"
+)
+_NAME_FWD = re.compile(r"[A-Za-z0-9_.\-]*", re.ASCII)
+_NAME_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_TAIL = re.compile(
+    r"(?P<q1>\\*[\"'])?[ \t]*(?P<op>[:=])[ \t]*"
+    r"(?:(?P<q2>\\*[\"'])|(?P<open>[\[{])"
+    r"|(?P<scheme>(?:[Bb]earer|BEARER|[Bb]asic|BASIC|[Tt]oken|[Dd]igest)[ \t]+)?"
+    r"(?P<bare>[^\s\"'\\,;&<>)}\]=][^\s\"'\\,;&<>)}\]]*))",
+    re.ASCII,
+)
+_QUOTED: Final = {
+    '"': re.compile(r'(?:[^"\\]|\\.)*', re.DOTALL),
+    "'": re.compile(r"(?:[^'\\]|\\.)*", re.DOTALL),
+}
+
+
+@lru_cache(maxsize=64)
+def _quoted(quote: str) -> re.Pattern[str]:
+    r"""The value after ``quote``: up to the same quote, at the same depth of JSON escaping.
+
+    JSON inside a JSON string quotes with ``\"``, one level deeper with ``\\\"``.
+    """
+    found = _QUOTED.get(quote)
+    if found is not None:
+        return found
+    return re.compile(r'(?:[^"\\]|\\.)*?(?=' + re.escape(quote) + ")", re.DOTALL)
+
+
+_TO_EOL = re.compile(r"[^\r\n\"'\\]*")
+_URL_END = re.compile(r"[^\s\"'<>\\]*")
+
+_STOPWORDS: Final = frozenset(
+    {"str", "int", "bool", "bytes", "none", "null", "true", "false", "optional", "any"}
+    | {"float", "dict", "list", "object", "undefined", "nil", "string"}
+)
+_WEAK_NAMES: Final = frozenset({"key", "keys", "token", "pass", "auth", "session", "private"})
+
+
+def _looks_secret(value: str) -> bool:
+    """A bare value after a weak name (``key=len`` is code, ``token=ab12cd34ef`` is not)."""
+    return len(value) >= 20 or (
+        len(value) >= 8 and any(c.isdigit() or c in "-_./+=" for c in value)
+    )
+
+
+class Scanner:
+    """Finds spans to redact; immutable after construction, so safe across threads.
+
+    Args:
+        keys: Decides which names are secret.
+        extra_patterns: Compiled user patterns; each match is redacted.
+    """
+
+    def __init__(self, keys: KeyMatcher, extra_patterns: Sequence[re.Pattern[str]]) -> None:
+        self.keys = keys
+        self.extra_patterns = tuple(extra_patterns)
+        self._rules: tuple[tuple[ValueRule, re.Pattern[str], str], ...] = tuple(
+            (rule, re.compile(rule.source, re.DOTALL | re.ASCII), rule.source[0])
+            for rule in VALUE_RULES
+        )
+        self._extra_needles = keys.raw_extra
+        words = "|".join([_URL_PARAM_WORDS, *(re.escape(n) for n in keys.raw_extra)])
+        # URLs worth a look: userinfo, or a parameter name holding a secret word.
+        self._url = re.compile(
+            r"://(?:[^\s\"'<>\\/?#@]*+@"
+            rf"|[^\s\"'<>\\?#]*+[?#][^\s\"'<>\\]*?(?:{words})[^\s\"'<>\\=&#]*+=)",
+            re.ASCII,
+        )
+
+    def scan(self, text: str, low: str, *, json_mode: bool) -> tuple[list[Span], bool]:
+        """Return the spans to replace in ``text`` and whether JSON must be reparsed.
+
+        Args:
+            text: The text (raw JSON decoded as latin-1 in JSON mode).
+            low: ``text.lower()``.
+            json_mode: ``text`` is one JSON document.
+        """
+        spans: list[Span] = []
+        # search() before finditer(): the clean case, by far the common one, then
+        # costs one regex call per gate that passes and allocates nothing.
+        anchors = [a for first, a in _ANCHORS if first in low and a.search(low) is not None]
+        structural = False
+        if anchors or self._extra_needles:
+            structural = self._assignments(text, low, json_mode, spans, anchors)
+        for rule, pattern, gate in self._rules:
+            if gate in text and pattern.search(text) is not None:
+                found = value_rule_spans(pattern, rule, text)
+                spans.extend((s, e, REDACTED) for s, e in found)
+        if "://" in text and ("@" in text or "?" in text or "#" in text):
+            spans.extend(self._urls(text, low))
+        if json_mode and self.extra_patterns and "\\" in text:
+            return spans, True  # a user pattern may match only the unescaped strings
+        for pattern in self.extra_patterns:
+            for match in pattern.finditer(text):
+                if match.end() > match.start():
+                    if json_mode:
+                        return spans, True
+                    spans.append((match.start(), match.end(), REDACTED))
+        return spans, structural
+
+    def _occurrences(self, low: str, anchors: list[re.Pattern[str]]) -> Iterator[int]:
+        for anchor in anchors:
+            for match in anchor.finditer(low):
+                yield match.start()
+        for needle in self._extra_needles:
+            index = low.find(needle)
+            while index != -1:
+                yield index
+                index = low.find(needle, index + 1)
+
+    def _assignments(
+        self,
+        text: str,
+        low: str,
+        json_mode: bool,
+        spans: list[Span],
+        anchors: list[re.Pattern[str]],
+    ) -> bool:
+        structural = False
+        seen: set[int] = set()
+        for index in self._occurrences(low, anchors):
+            start, floor = index, max(0, index - 128)
+            while start > floor and text[start - 1] in _NAME_CHARS:
+                start -= 1
+            if start in seen:
+                continue
+            seen.add(start)
+            end = _NAME_FWD.match(text, index).end()  # type: ignore[union-attr]
+            verdict = self._one(text, start, end, json_mode, spans)
+            structural = structural or verdict
+        return structural
+
+    def _one(self, text: str, start: int, end: int, json_mode: bool, spans: list[Span]) -> bool:
+        """Judge the name at ``[start, end)``; add its value's span; True asks for a reparse."""
+        name = text[start:end]
+        quoted_name = json_mode and text[start - 1 : start] == '"'
+        if quoted_name and text[end : end + 1] == '"' and text.endswith('"key":', 0, start - 1):
+            return self.keys.is_secret(name)
+        tail = _TAIL.match(text, end)
+        if tail is None or not name.strip("._-"):
+            return False
+        if quoted_name and tail["q1"] == '"' and name == "key" and tail["q2"] == '"':
+            return False  # {"key": <name>, "value": ...}: the name itself is no secret
+        if not self.keys.is_secret(name):
+            return False
+        if tail["open"] is not None:
+            return json_mode and (tail["q1"] or "").endswith('"')
+        if tail["q2"] is not None:
+            value = _quoted(tail["q2"]).match(text, tail.end())
+            if value is not None and value.end() > value.start():
+                spans.append((value.start(), value.end(), REDACTED))
+            return False
+        value_start, value_end = tail.span("bare")
+        bare = tail["bare"]
+        if bare.lower() in _STOPWORDS:
+            return False
+        words = split_words(name)
+        if len(words) == 1 and words[0] in _WEAK_NAMES and not _looks_secret(bare):
+            return False
+        if "cookie" in name.lower():
+            value_end = _TO_EOL.match(text, value_start).end()  # type: ignore[union-attr]
+        spans.append((value_start, value_end, REDACTED))
+        return False
+
+    def _urls(self, text: str, low: str) -> Iterator[Span]:
+        for match in self._url.finditer(low):
+            end = _URL_END.match(text, match.end()).end()  # type: ignore[union-attr]
+            start = match.start()
+            while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "+.-"):
+                start -= 1
+            if start == match.start() or not text[start].isalpha():
+                continue
+            url = text[start:end]
+            clean = redact_url_with(url, self.keys.is_secret)
+            if clean is not url:
+                yield start, end, clean
+
+
+def apply_spans(text: str, spans: list[Span]) -> str:
+    """Replace ``spans`` in ``text``; overlapping spans merge into one ``[REDACTED]``."""
+    if not spans:
+        return text
+    spans.sort()
+    merged: list[Span] = []
+    for start, end, replacement in spans:
+        if merged and start < merged[-1][1]:
+            last_start, last_end, _ = merged[-1]
+            merged[-1] = (last_start, max(end, last_end), REDACTED)
+        else:
+            merged.append((start, end, replacement))
+    pieces: list[str] = []
+    cursor = 0
+    for start, end, replacement in merged:
+        pieces.append(text[cursor:start])
+        pieces.append(replacement)
+        cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
