@@ -6,11 +6,10 @@ that a telemetry bug fails the test.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from types import TracebackType
 
 from devduck_otel.environment_variables import DEVDUCK_RAISE_INTERNAL_ERRORS
 
@@ -39,12 +38,28 @@ def log_internal_error(where: str, exc: BaseException) -> None:
         logger.debug("devduck-otel: %s failed again: %r", where, exc)
 
 
-@contextlib.contextmanager
-def guard(where: str) -> Iterator[None]:
-    """Swallow and log an internal error in production; re-raise it under tests."""
-    try:
-        yield
-    except Exception as exc:
-        if raise_internal_errors():
-            raise
-        log_internal_error(where, exc)
+class guard:
+    """Swallow and log an internal error in production; re-raise it under tests.
+
+    A class rather than a generator context manager: it sits on every recorded call,
+    and an instance holds no state, so hot paths keep one and reuse it.
+    """
+
+    __slots__ = ("where",)
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        if not isinstance(exc, Exception) or raise_internal_errors():
+            return False
+        log_internal_error(self.where, exc)
+        return True

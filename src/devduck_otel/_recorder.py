@@ -34,6 +34,7 @@ from devduck_otel._snapshot import capture_snapshot
 from devduck_otel.version import __version__
 
 _active: Recorder | None = None
+_EMIT_GUARD = guard("recording an event")
 _active_lock = threading.Lock()
 
 
@@ -144,7 +145,7 @@ class Recorder:
 
         Never raises: internal failures are logged (re-raised under tests).
         """
-        with guard(f"recording {event_type}"):
+        with _EMIT_GUARD:
             ts = timestamp_ns or time.time_ns()
             span = span if span is not None else trace.get_current_span()
             ctx = span.get_span_context()

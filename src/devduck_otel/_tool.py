@@ -28,6 +28,7 @@ from devduck_otel._wrapping import wrap_call
 F = TypeVar("F", bound=Callable[..., Any])
 
 PREVIEW_CHARS = 500
+_START_GUARD = guard("starting a tool call")
 
 
 class _Call:
@@ -132,7 +133,7 @@ def _start(
     rec = _recorder.active()
     if rec is None or context_api.get_value(context_api._SUPPRESS_INSTRUMENTATION_KEY):
         return None
-    with guard(f"starting tool {name}"):
+    with _START_GUARD:
         return _Call(rec, name, bind(args, kwargs), attach=attach)
     return None
 

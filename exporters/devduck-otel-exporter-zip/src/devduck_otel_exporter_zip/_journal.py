@@ -199,12 +199,17 @@ class SessionJournal:
                 ranges.append([row, row + 1])
         return digests, ranges, size
 
+    def _redacted(self, lines: list[bytes]) -> list[bytes]:
+        """Redact JSON lines: one pass over the batch, line by line only if it matched."""
+        if self.redact is None:
+            return lines
+        joined = b"[" + b",".join(lines) + b"]"
+        if self.redact(joined) == joined:
+            return lines
+        return [self.redact(line) for line in lines]
+
     def _add_rows(self, new: list[bytes]) -> None:
-        redacted = list(new)
-        if self.redact is not None:
-            joined = b"[" + b",".join(new) + b"]"
-            if self.redact(joined) != joined:
-                redacted = [self.redact(m) for m in new]
+        redacted = self._redacted(new)
         lines = []
         for original, clean in zip(new, redacted, strict=True):
             digest = hashlib.sha256(clean).digest()
@@ -239,9 +244,7 @@ class SessionJournal:
             events, self._pending = self._pending, []
             spans, self._pending_spans = self._pending_spans, []
         if events:
-            if self.redact is not None:
-                events = [self.redact(line) for line in events]
-            self._write("events.jsonl", events)
+            self._write("events.jsonl", self._redacted(events))
         if spans:
             self._write("spans.jsonl", self._span_lines(spans))
 
@@ -253,9 +256,8 @@ class SessionJournal:
                 known = (len(self._resources), span.resource)
                 self._resources[id(span.resource)] = known
                 lines.append(resource_line(known[0], span))
-            line = compact_span(span, known[0])
-            lines.append(self.redact(line) if self.redact is not None else line)
-        return lines
+            lines.append(compact_span(span, known[0]))
+        return self._redacted(lines)
 
     def _write(self, name: str, lines: list[bytes]) -> None:
         if self._closed and not lines:
