@@ -30,7 +30,7 @@ from devduck_otel import _jsonsafe
 from devduck_otel._guard import guard
 from devduck_otel._provider import TracingSetup, setup_tracing
 from devduck_otel._redact import Redactor
-from devduck_otel._snapshot import capture_snapshot
+from devduck_otel._snapshot import MessageEncoder, capture_snapshot
 from devduck_otel.version import __version__
 
 _active: Recorder | None = None
@@ -75,6 +75,7 @@ class Recorder:
         self.redactor = redactor or Redactor.from_env()
         self.capture_content = capture_content
         self.pickler = self.redactor.dill_dumps  # bound once: pickled values are redacted too
+        self._encoders: dict[int, MessageEncoder] = {}
         self.links = tuple(links)
         self.start_monotonic = time.monotonic()
         if adopt is not None:
@@ -209,6 +210,7 @@ class Recorder:
             last_result=last_result,
             redactor=self.redactor,
             pickler=self.pickler,
+            encoder=self._encoder_for(agent),
         )
         captured.record["trace_id"] = f"{ctx.trace_id:032x}" if ctx.trace_id else None
         captured.record["span_id"] = f"{ctx.span_id:016x}" if ctx.span_id else None
@@ -240,6 +242,13 @@ class Recorder:
             },
         )
         self.journal.flush_or_report()
+
+    def _encoder_for(self, agent: Any) -> MessageEncoder:
+        # Keyed by id: the encoder checks content, so a reused id costs only a re-encode.
+        encoder = self._encoders.get(id(agent))
+        if encoder is None:
+            encoder = self._encoders[id(agent)] = MessageEncoder(self.pickler)
+        return encoder
 
     def status(self) -> dict[str, Any]:
         """Return ``session_id``, ``recording``, ``events``, ``snapshots`` and ``duration``."""

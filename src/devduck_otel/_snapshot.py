@@ -53,6 +53,36 @@ def _state(value: Any, notes: list[str], pickler: _jsonsafe.Pickler) -> tuple[An
         return None, None
 
 
+class MessageEncoder:
+    """Encodes an agent's messages as one JSON document each, reusing the last call's work.
+
+    Conversations grow by appending. When the JSON of the whole list starts with the
+    JSON of the list seen last time, only the new tail is split into messages; any
+    other change (an edited or removed message) encodes every message again. The
+    result is the same bytes either way.
+    """
+
+    def __init__(self, pickler: _jsonsafe.Pickler) -> None:
+        self.pickler = pickler
+        self._whole = b"[]"
+        self._parts: list[bytes] = []
+
+    def encode(self, messages: list[Any]) -> list[bytes]:
+        """Return each message as compact JSON bytes."""
+        whole = _jsonsafe.dumps(messages, self.pickler)
+        last = self._whole
+        if whole == last:
+            return list(self._parts)
+        cut = len(last) - 1
+        if self._parts and whole.startswith(last[:cut]) and whole[cut : cut + 1] == b",":
+            tail = _jsonsafe.loads(b"[" + whole[cut + 1 :])
+            parts = self._parts + [_jsonsafe.dumps(m) for m in tail]
+        else:
+            parts = [_jsonsafe.dumps(m, self.pickler) for m in messages]
+        self._whole, self._parts = whole, parts
+        return list(parts)
+
+
 def _text(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
@@ -68,6 +98,7 @@ def capture_snapshot(
     last_result: Any,
     redactor: Redactor,
     pickler: _jsonsafe.Pickler | None = None,
+    encoder: MessageEncoder | None = None,
 ) -> CapturedSnapshot:
     """Capture ``agent`` (or only the process context when ``agent`` is ``None``).
 
@@ -80,6 +111,8 @@ def capture_snapshot(
         redactor: Redacts the environment variables and pickled values.
         pickler: The redacting pickler, bound once by the recorder (default:
             ``redactor.dill_dumps``).
+        encoder: The agent's message encoder, kept between snapshots so that a
+            growing conversation is only encoded where it grew.
 
     Returns:
         The captured snapshot.
@@ -87,7 +120,8 @@ def capture_snapshot(
     notes: list[str] = []
     adapter = adapter_for(agent) if agent is not None else None
     pickler = redactor.dill_dumps if pickler is None else pickler
-    messages = [_jsonsafe.dumps(m, pickler) for m in adapter.messages()] if adapter else []
+    encoder = encoder or MessageEncoder(pickler)
+    messages = encoder.encode(adapter.messages()) if adapter else []
     prompt = adapter.system_prompt() if adapter else None
     state, blob = _state(adapter.state(), notes, pickler) if adapter else (None, None)
     now = time.time()
