@@ -26,7 +26,7 @@ from devduck_otel._api import (
     start_recording,
     stop_recording,
 )
-from devduck_otel._instrument import instrument
+from devduck_otel._instrument import instrument, uninstrument
 from devduck_otel._loader import LoadedSession, list_sessions, load_session, resume_session
 from devduck_otel._recorder import Recorder
 from devduck_otel._session_tool import session_recorder
@@ -51,6 +51,7 @@ __all__ = [
     "start_recording",
     "stop_recording",
     "tool",
+    "uninstrument",
     "wrap_context",
     "__version__",
 ]
