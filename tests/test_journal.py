@@ -152,3 +152,19 @@ def test_recover_rejects_a_folder_that_is_no_journal(tmp_path: Path) -> None:
     """recover_journal on a plain folder says it is not a journal."""
     with pytest.raises(FileNotFoundError, match="not a devduck-otel journal"):
         recover_journal(tmp_path)
+
+
+def test_no_event_is_dropped_past_the_old_10000_cap() -> None:
+    """30,000 events all reach events.jsonl, and total_events counts every line."""
+    rec = devduck_otel.start_recording(sys_layer=False)
+    assert isinstance(rec, devduck_otel.Recorder)
+    for i in range(30_000):
+        rec.emit("sys", "file.open", {"path": f"/data/{i}", "mode": "r"})
+    path = devduck_otel.stop_recording()
+    assert path is not None
+    with zipfile.ZipFile(path) as zf:
+        lines = zf.read("events.jsonl").splitlines()
+        meta = json.loads(zf.read("metadata.json"))
+    opens = [json.loads(line) for line in lines if b'"file.open"' in line]
+    assert [e["data"]["path"] for e in opens] == [f"/data/{i}" for i in range(30_000)]
+    assert meta["total_events"] == len(lines) == 30_002

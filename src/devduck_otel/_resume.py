@@ -57,8 +57,9 @@ def resume_from_snapshot(
         ``messages_count``, ``events_before_snapshot``, ``messages_restored``,
         ``continuation_prompt``, ``cwd_changed``, ``missing_tools`` and
         ``extra_tools`` (snapshot tools the agent lacks, and the reverse), ``repairs``
-        (what was changed to make the messages valid), ``state_restored``, and
-        ``notes`` (for example: a pickled state left out without ``allow_pickle``).
+        (what was changed to make the messages valid), ``state_restored``,
+        ``framework`` and ``framework_mismatch`` (the agent's framework, and whether
+        the snapshot came from another one), and ``notes`` (for example: a pickled state left out without ``allow_pickle``).
 
     Raises:
         ValueError: The session has no such snapshot.
@@ -85,6 +86,8 @@ def resume_from_snapshot(
         "extra_tools": [],
         "repairs": repairs,
         "state_restored": False,
+        "framework": None,
+        "framework_mismatch": False,
         "notes": _notes(session, snap),
     }
     if agent is not None:
@@ -108,6 +111,14 @@ def _restore_into(
     report["state_restored"] = state is not None
     report["missing_tools"] = [t for t in tools if t not in have]
     report["extra_tools"] = [t for t in have if t not in tools]
+    taken_from = snap.get("framework")
+    report["framework"] = adapter.framework
+    if isinstance(taken_from, str) and taken_from != adapter.framework:
+        report["framework_mismatch"] = True
+        report["notes"].append(
+            f"the snapshot was taken from a {taken_from} agent and restored into a "
+            f"{adapter.framework} agent: its messages keep the {taken_from} shape"
+        )
 
 
 def _adapter(agent: Any) -> AgentAdapter:
