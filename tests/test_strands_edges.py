@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 from strands import Agent, tool
@@ -17,63 +14,7 @@ from strands.types.exceptions import EventLoopException
 
 import devduck_otel
 from tests.support.scripted_model import ScriptedModel, tool_turn
-
-
-@tool
-def add(a: int, b: int) -> int:
-    """Add two numbers.
-
-    Args:
-        a: The first number.
-        b: The second number.
-    """
-    return a + b
-
-
-@tool
-def explode(reason: str) -> str:
-    """Fail on purpose.
-
-    Args:
-        reason: Why.
-    """
-    raise ValueError(f"boom: {reason}")
-
-
-@pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    """Spans of the test's own SDK provider, which the recording joins."""
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def provider(exporter: InMemorySpanExporter) -> Iterator[TracerProvider]:
-    """A non-global SDK TracerProvider that keeps every span in memory."""
-    tp = TracerProvider()
-    tp.add_span_processor(SimpleSpanProcessor(exporter))
-    yield tp
-    tp.shutdown()
-
-
-def _agent(model: ScriptedModel, **kwargs: Any) -> Agent:
-    return Agent(
-        model=model,
-        tools=[add, explode],
-        system_prompt="You add numbers.",
-        callback_handler=None,
-        name="calc",
-        **kwargs,
-    )
-
-
-def _spans(exporter: InMemorySpanExporter, prefix: str) -> list[ReadableSpan]:
-    return [s for s in exporter.get_finished_spans() if s.name.startswith(prefix)]
-
-
-def _stop_and_load() -> devduck_otel.LoadedSession:
-    path = devduck_otel.stop_recording()
-    assert path is not None
-    return devduck_otel.load_session(path)
+from tests.support.strands_kit import calc_agent, spans_named, stop_and_load
 
 
 def test_tool_side_effects_land_in_the_tool_span(
@@ -99,8 +40,8 @@ def test_tool_side_effects_land_in_the_tool_span(
     )
     devduck_otel.instrument(agent, tracer_provider=provider)
     agent("note it")
-    (span,) = _spans(exporter, "execute_tool")
-    session = _stop_and_load()
+    (span,) = spans_named(exporter, "execute_tool")
+    session = stop_and_load()
     opens = [e for e in session.get_events_by_type("file.open") if e["data"]["path"] == str(target)]
     assert opens
     assert opens[0]["span_id"] == format(span.context.span_id, "016x")
@@ -111,12 +52,12 @@ def test_direct_tool_call_is_recorded(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
     """agent.tool.add(...) runs outside an invocation and is still a recorded tool call."""
-    agent = _agent(ScriptedModel())
+    agent = calc_agent(ScriptedModel())
     devduck_otel.instrument(agent, tracer_provider=provider)
     agent.tool.add(a=2, b=5)
-    (span,) = _spans(exporter, "execute_tool")
+    (span,) = spans_named(exporter, "execute_tool")
     assert span.name == "execute_tool add"
-    session = _stop_and_load()
+    session = stop_and_load()
     (call,) = session.get_events_by_type("tool.call")
     (result,) = session.get_events_by_type("tool.result")
     assert call["data"]["args"] == {"a": 2, "b": 5}
@@ -133,12 +74,12 @@ def test_hook_failure_marks_the_invocation(
         if event.message["role"] == "assistant":
             raise PermissionError("not allowed")
 
-    agent = _agent(ScriptedModel(["hello"]))
+    agent = calc_agent(ScriptedModel(["hello"]))
     agent.add_hook(refuse, MessageAddedEvent)
     devduck_otel.instrument(agent, tracer_provider=provider)
     with pytest.raises(EventLoopException):
         agent("hi")
-    (span,) = _spans(exporter, "invoke_agent")
+    (span,) = spans_named(exporter, "invoke_agent")
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes is not None
     assert span.attributes["error.type"] == "EventLoopException"
@@ -147,7 +88,7 @@ def test_hook_failure_marks_the_invocation(
 def test_sdk_disabled_records_nothing_and_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     """Under OTEL_SDK_DISABLED=true the agent runs as usual and nothing is written."""
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
-    agent = _agent(ScriptedModel([tool_turn("add", {"a": 1, "b": 1}), "2"]))
+    agent = calc_agent(ScriptedModel([tool_turn("add", {"a": 1, "b": 1}), "2"]))
     rec = devduck_otel.instrument(agent)
     assert str(agent("1 + 1?")).strip() == "2"
     assert rec.status()["recording"] is False
@@ -158,14 +99,14 @@ async def test_stream_async_is_recorded(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
     """Streaming an agent from async code records the same span, events and snapshots."""
-    agent = _agent(ScriptedModel([tool_turn("add", {"a": 2, "b": 2}), "4"]))
+    agent = calc_agent(ScriptedModel([tool_turn("add", {"a": 2, "b": 2}), "4"]))
     devduck_otel.instrument(agent, tracer_provider=provider)
     chunks = [event async for event in agent.stream_async("2 + 2?")]
     assert chunks
-    (invoke,) = _spans(exporter, "invoke_agent")
-    (tool_span,) = _spans(exporter, "execute_tool")
+    (invoke,) = spans_named(exporter, "invoke_agent")
+    (tool_span,) = spans_named(exporter, "execute_tool")
     assert tool_span.context.trace_id == invoke.context.trace_id
-    session = _stop_and_load()
+    session = stop_and_load()
     assert len(session.get_events_by_type("message")) == 4
     assert len(session.snapshots) == 2
 
@@ -200,7 +141,7 @@ def test_telemetry_faults_never_reach_the_agent(monkeypatch: pytest.MonkeyPatch)
     agent = Agent(model=model, tools=[unprintable_failure], callback_handler=None)
     devduck_otel.instrument(agent, tracer_provider=provider)
     assert str(agent("try")).strip() == "recovered"
-    session = _stop_and_load()
+    session = stop_and_load()
     (result,) = session.get_events_by_type("tool.result")
     # Strands turns the failing str() into a RuntimeError of its own.
     assert result["data"]["error"] == "RuntimeError: str refused"
@@ -226,11 +167,11 @@ def test_agent_as_tool_nests_in_the_callers_trace(
     outer("delegate")
     (boss,) = [s for s in exporter.get_finished_spans() if s.name == "invoke_agent boss"]
     (helper,) = [s for s in exporter.get_finished_spans() if s.name == "invoke_agent helper"]
-    (tool_span,) = _spans(exporter, "execute_tool")
+    (tool_span,) = spans_named(exporter, "execute_tool")
     assert helper.parent is not None
     assert helper.parent.span_id == tool_span.context.span_id
     assert {helper.context.trace_id, tool_span.context.trace_id} == {boss.context.trace_id}
-    session = _stop_and_load()
+    session = stop_and_load()
     assert [s["description"] for s in session.snapshots] == [
         "before invocation 1",
         "before invocation 1",

@@ -3,89 +3,29 @@
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
-from strands import Agent, tool
 
 import devduck_otel
 from devduck_otel._instrument import uninstrument
 from tests.support.scripted_model import ScriptedModel, tool_turn
-
-
-@tool
-def add(a: int, b: int) -> int:
-    """Add two numbers.
-
-    Args:
-        a: The first number.
-        b: The second number.
-    """
-    return a + b
-
-
-@tool
-def explode(reason: str) -> str:
-    """Fail on purpose.
-
-    Args:
-        reason: Why.
-    """
-    raise ValueError(f"boom: {reason}")
-
-
-@pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    """Spans of the test's own SDK provider, which the recording joins."""
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def provider(exporter: InMemorySpanExporter) -> Iterator[TracerProvider]:
-    """A non-global SDK TracerProvider that keeps every span in memory."""
-    tp = TracerProvider()
-    tp.add_span_processor(SimpleSpanProcessor(exporter))
-    yield tp
-    tp.shutdown()
-
-
-def _agent(model: ScriptedModel, **kwargs: Any) -> Agent:
-    return Agent(
-        model=model,
-        tools=[add, explode],
-        system_prompt="You add numbers.",
-        callback_handler=None,
-        name="calc",
-        **kwargs,
-    )
-
-
-def _spans(exporter: InMemorySpanExporter, prefix: str) -> list[ReadableSpan]:
-    return [s for s in exporter.get_finished_spans() if s.name.startswith(prefix)]
-
-
-def _stop_and_load() -> devduck_otel.LoadedSession:
-    path = devduck_otel.stop_recording()
-    assert path is not None
-    return devduck_otel.load_session(path)
+from tests.support.strands_kit import calc_agent, spans_named, stop_and_load
 
 
 def test_instrument_returns_recorder_and_makes_invoke_agent_span(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
     """One line starts a recording and each invocation is an invoke_agent span."""
-    agent = _agent(ScriptedModel(["hello"]))
+    agent = calc_agent(ScriptedModel(["hello"]))
     rec = devduck_otel.instrument(agent, tracer_provider=provider, session_id="s-one-line")
     assert isinstance(rec, devduck_otel.Recorder)
     assert rec.session_id == "s-one-line"
     assert devduck_otel.recording_status()["recording"] is True
     agent("hi")
-    (span,) = _spans(exporter, "invoke_agent")
+    (span,) = spans_named(exporter, "invoke_agent")
     assert span.name == "invoke_agent calc"
     assert span.attributes is not None
     assert span.attributes["gen_ai.operation.name"] == "invoke_agent"
@@ -96,10 +36,10 @@ def test_instrument_returns_recorder_and_makes_invoke_agent_span(
 
 def test_every_message_is_a_message_event(provider: TracerProvider) -> None:
     """User, assistant and tool-result messages each become a message event."""
-    agent = _agent(ScriptedModel([tool_turn("add", {"a": 1, "b": 2}), "3"]))
+    agent = calc_agent(ScriptedModel([tool_turn("add", {"a": 1, "b": 2}), "3"]))
     devduck_otel.instrument(agent, tracer_provider=provider)
     agent("1 + 2?")
-    session = _stop_and_load()
+    session = stop_and_load()
     events = session.get_events_by_type("message")
     assert [e["data"]["role"] for e in events] == ["user", "assistant", "user", "assistant"]
     assert [e["data"]["content"] for e in events] == [m["content"] for m in agent.messages]
@@ -112,16 +52,16 @@ def test_tool_calls_are_tool_events_and_spans(
 ) -> None:
     """A Strands tool call gives one execute_tool span and tool.call/tool.result events."""
     model = ScriptedModel([tool_turn("add", {"a": 1, "b": 2}, tool_use_id="t-1"), "3"])
-    agent = _agent(model)
+    agent = calc_agent(model)
     devduck_otel.instrument(agent, tracer_provider=provider)
     agent("1 + 2?")
-    (span,) = _spans(exporter, "execute_tool")
+    (span,) = spans_named(exporter, "execute_tool")
     assert span.name == "execute_tool add"
     assert span.attributes is not None
     assert span.attributes["gen_ai.tool.name"] == "add"
     assert span.attributes["gen_ai.tool.call.id"] == "t-1"
     assert span.attributes["devduck.layer"] == "tool"
-    session = _stop_and_load()
+    session = stop_and_load()
     (call,) = session.get_events_by_type("tool.call")
     (result,) = session.get_events_by_type("tool.result")
     assert call["layer"] == "tool"
@@ -139,14 +79,14 @@ def test_failing_tool_records_error(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
     """A tool that raises gives a tool.result with error and an ERROR span."""
-    agent = _agent(ScriptedModel([tool_turn("explode", {"reason": "test"}), "sorry"]))
+    agent = calc_agent(ScriptedModel([tool_turn("explode", {"reason": "test"}), "sorry"]))
     devduck_otel.instrument(agent, tracer_provider=provider)
     agent("break it")
-    (span,) = _spans(exporter, "execute_tool")
+    (span,) = spans_named(exporter, "execute_tool")
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes is not None
     assert span.attributes["error.type"] == "ValueError"
-    session = _stop_and_load()
+    session = stop_and_load()
     (result,) = session.get_events_by_type("tool.result")
     assert "boom: test" in result["data"]["error"]
 
@@ -158,10 +98,10 @@ def test_each_model_call_is_a_chat_span_with_usage(
     model = ScriptedModel(
         [tool_turn("add", {"a": 1, "b": 2}), "3"], model_id="claude-x", input_tokens=21
     )
-    agent = _agent(model)
+    agent = calc_agent(model)
     devduck_otel.instrument(agent, tracer_provider=provider)
     agent("1 + 2?")
-    chats = _spans(exporter, "chat")
+    chats = spans_named(exporter, "chat")
     assert len(chats) == 2 == len(model.requests)
     for span in chats:
         assert span.attributes is not None
@@ -169,7 +109,7 @@ def test_each_model_call_is_a_chat_span_with_usage(
         assert span.attributes["gen_ai.request.model"] == "claude-x"
         assert span.attributes["gen_ai.usage.input_tokens"] == 21
         assert span.attributes["gen_ai.usage.output_tokens"] == 7
-    session = _stop_and_load()
+    session = stop_and_load()
     calls = session.get_events_by_type("model.call")
     assert [c["data"]["stop_reason"] for c in calls] == ["tool_use", "end_turn"]
     assert calls[0]["data"]["model_id"] == "claude-x"
@@ -177,11 +117,11 @@ def test_each_model_call_is_a_chat_span_with_usage(
 
 def test_one_trace_per_invocation(provider: TracerProvider, exporter: InMemorySpanExporter) -> None:
     """Each invocation's spans share one trace, rooted at its invoke_agent span."""
-    agent = _agent(ScriptedModel([tool_turn("add", {"a": 1, "b": 2}), "3", "again"]))
+    agent = calc_agent(ScriptedModel([tool_turn("add", {"a": 1, "b": 2}), "3", "again"]))
     devduck_otel.instrument(agent, tracer_provider=provider)
     agent("1 + 2?")
     agent("and again?")
-    invocations = _spans(exporter, "invoke_agent")
+    invocations = spans_named(exporter, "invoke_agent")
     assert len(invocations) == 2
     first, second = invocations
     assert first.parent is None
@@ -198,12 +138,12 @@ def test_one_trace_per_invocation(provider: TracerProvider, exporter: InMemorySp
 
 def test_snapshots_before_and_after_each_invocation(provider: TracerProvider) -> None:
     """Two invocations give four snapshots: before/after invocation 1 and 2."""
-    agent = _agent(ScriptedModel(["one", "two"]), state={"user": {"name": "Ada"}})
+    agent = calc_agent(ScriptedModel(["one", "two"]), state={"user": {"name": "Ada"}})
     devduck_otel.instrument(agent, tracer_provider=provider)
     agent("first")
     agent.state.set("turns", 1)
     agent("second")
-    session = _stop_and_load()
+    session = stop_and_load()
     snaps = session.snapshots
     assert [s["description"] for s in snaps] == [
         "before invocation 1",
@@ -226,12 +166,12 @@ def test_instrument_twice_records_once(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
     """Instrumenting an agent again does not double its spans or events."""
-    agent = _agent(ScriptedModel(["hello"]))
+    agent = calc_agent(ScriptedModel(["hello"]))
     first = devduck_otel.instrument(agent, tracer_provider=provider)
     assert devduck_otel.instrument(agent) is first
     agent("hi")
-    assert len(_spans(exporter, "invoke_agent")) == 1
-    session = _stop_and_load()
+    assert len(spans_named(exporter, "invoke_agent")) == 1
+    session = stop_and_load()
     assert len(session.get_events_by_type("message")) == 2
     assert len(session.snapshots) == 2
 
@@ -240,31 +180,31 @@ def test_uninstrument_stops_recording_the_agent(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
     """After uninstrument the agent runs unrecorded; instrument turns it back on."""
-    agent = _agent(ScriptedModel(["a", "b", "c"]))
+    agent = calc_agent(ScriptedModel(["a", "b", "c"]))
     devduck_otel.instrument(agent, tracer_provider=provider)
     uninstrument(agent)
     agent("quiet")
-    assert _spans(exporter, "invoke_agent") == []
+    assert spans_named(exporter, "invoke_agent") == []
     devduck_otel.instrument(agent)
     agent("loud")
-    assert len(_spans(exporter, "invoke_agent")) == 1
+    assert len(spans_named(exporter, "invoke_agent")) == 1
 
 
 def test_model_error_marks_span_and_reaches_caller(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
     """A model failure reaches the caller unchanged; the span is ERROR, the after-snapshot taken."""
-    agent = _agent(ScriptedModel([KeyError("model down")]))
+    agent = calc_agent(ScriptedModel([KeyError("model down")]))
     devduck_otel.instrument(agent, tracer_provider=provider)
     with pytest.raises(KeyError, match="model down"):
         agent("hi")
-    (span,) = _spans(exporter, "invoke_agent")
+    (span,) = spans_named(exporter, "invoke_agent")
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes is not None
     assert span.attributes["error.type"] == "KeyError"
-    (chat,) = _spans(exporter, "chat")
+    (chat,) = spans_named(exporter, "chat")
     assert chat.status.status_code is StatusCode.ERROR
-    session = _stop_and_load()
+    session = stop_and_load()
     assert [s["description"] for s in session.snapshots] == [
         "before invocation 1",
         "after invocation 1",
@@ -275,12 +215,12 @@ def test_nothing_recorded_after_stop(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
     """Once the recording stops the instrumented agent still runs, and records nothing."""
-    agent = _agent(ScriptedModel(["a", "b"]))
+    agent = calc_agent(ScriptedModel(["a", "b"]))
     devduck_otel.instrument(agent, tracer_provider=provider)
     agent("recorded")
     path = devduck_otel.stop_recording()
     assert str(agent("not recorded")).strip() == "b"
-    assert len(_spans(exporter, "invoke_agent")) == 1
+    assert len(spans_named(exporter, "invoke_agent")) == 1
     assert path is not None
     with zipfile.ZipFile(path) as zf:
         assert b"not recorded" not in zf.read("events.jsonl")

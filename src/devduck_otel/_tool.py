@@ -23,7 +23,7 @@ from devduck_otel import _attributes as A
 from devduck_otel import _recorder, _syslayer
 from devduck_otel._guard import guard
 from devduck_otel._jsonsafe import error_text
-from devduck_otel._wrapping import wrap_call
+from devduck_otel._wrapping import bare_or_named, wrap_call
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -224,10 +224,4 @@ def tool(fn: F | None = None, /, *, name: str | None = None) -> F | Callable[[F]
     Returns:
         The wrapped function, or a decorator.
     """
-    if fn is not None:
-        return _wrap(fn, name or fn.__name__)
-
-    def decorate(inner: F) -> F:
-        return _wrap(inner, name or inner.__name__)
-
-    return decorate
+    return bare_or_named(fn, name, _wrap)

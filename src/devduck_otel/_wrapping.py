@@ -58,3 +58,16 @@ def wrap_call(fn: F, begin: Begin) -> F:
         return result
 
     return wrapper  # type: ignore[return-value]
+
+
+def bare_or_named(
+    fn: F | None, name: str | None, wrap: Callable[[F, str], F]
+) -> F | Callable[[F], F]:
+    """Serve a decorator used bare (``@tool``) or with options (``@tool(name="x")``)."""
+    if fn is not None:
+        return wrap(fn, name or fn.__name__)
+
+    def decorate(inner: F) -> F:
+        return wrap(inner, name or inner.__name__)
+
+    return decorate
