@@ -69,17 +69,24 @@ class MessageEncoder:
 
     def encode(self, messages: list[Any]) -> list[bytes]:
         """Return each message as compact JSON bytes."""
+        if not self._parts:
+            return self._encode_all(messages)
         whole = _jsonsafe.dumps(messages, self.pickler)
         last = self._whole
         if whole == last:
             return list(self._parts)
         cut = len(last) - 1
-        if self._parts and whole.startswith(last[:cut]) and whole[cut : cut + 1] == b",":
+        if whole.startswith(last[:cut]) and whole[cut : cut + 1] == b",":
             tail = _jsonsafe.loads(b"[" + whole[cut + 1 :])
-            parts = self._parts + [_jsonsafe.dumps(m) for m in tail]
-        else:
-            parts = [_jsonsafe.dumps(m, self.pickler) for m in messages]
-        self._whole, self._parts = whole, parts
+            self._parts = self._parts + [_jsonsafe.dumps(m) for m in tail]
+            self._whole = whole
+            return list(self._parts)
+        return self._encode_all(messages)
+
+    def _encode_all(self, messages: list[Any]) -> list[bytes]:
+        parts = [_jsonsafe.dumps(m, self.pickler) for m in messages]
+        # orjson writes a list as its items joined by commas: the same bytes as dumps(list).
+        self._whole, self._parts = b"[" + b",".join(parts) + b"]", parts
         return list(parts)
 
 
