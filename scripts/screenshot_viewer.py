@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -25,15 +26,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 class _Weather(BaseHTTPRequestHandler):
@@ -132,9 +124,12 @@ def screenshot(html: Path, png: Path) -> None:
     """Open the page in headless Chromium, select a tool call, and save a screenshot."""
     from playwright.sync_api import sync_playwright
 
+    sys.path.insert(0, str(ROOT))
+    from tests.support.browser import ARGS, CHROMIUM
+
     errors: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 820})
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(html.as_uri())

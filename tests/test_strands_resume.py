@@ -11,17 +11,7 @@ from strands import Agent, ToolContext, tool
 import devduck_otel
 from devduck_otel.integrations import adapter_for
 from tests.support.scripted_model import ScriptedModel, tool_turn
-
-
-@tool
-def add(a: int, b: int) -> int:
-    """Add two numbers.
-
-    Args:
-        a: The first number.
-        b: The second number.
-    """
-    return a + b
+from tests.support.strands_kit import add
 
 
 @tool

@@ -14,19 +14,11 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 import devduck_otel
 from devduck_otel.cli import main
+from tests.support.browser import ARGS, CHROMIUM
 from tests.support.cli_sessions import big_zip, conversation_zip, write_zip
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 HOSTILE = "</script><script>window.__pwned=1</script><img src=x onerror=window.__pwned=2>"
 MAX_NODES = 1500
 

@@ -45,13 +45,17 @@ from devduck_otel.integrations._base import (
     begin_invocation,
     emit_message,
     end_invocation,
-    error_text,
     mark_error,
     message_data,
     open_span,
     set_usage,
     suppressed,
-    text_preview,
+)
+from devduck_otel.integrations._strands_data import (
+    model_call_data,
+    query_text,
+    strands_model_info,
+    tool_result_data,
 )
 
 if TYPE_CHECKING:
@@ -160,24 +164,6 @@ class StrandsAdapter:
             provider.enabled = False
 
 
-def strands_model_info(model: Any) -> dict[str, str | None]:
-    """Return ``{"type", "model_id", "provider"}`` for a Strands model object."""
-    if model is None:
-        return {"type": None, "model_id": None, "provider": None}
-    config = getattr(model, "config", None)
-    if not isinstance(config, dict) and callable(getattr(model, "get_config", None)):
-        config = model.get_config()
-    model_id = config.get("model_id") if isinstance(config, dict) else None
-    model_id = model_id or getattr(model, "model_id", None)
-    module = type(model).__module__
-    provider = module.split(".")[2] if module.startswith("strands.models.") else None
-    return {
-        "type": type(model).__name__,
-        "model_id": None if model_id is None else str(model_id),
-        "provider": provider,
-    }
-
-
 class DevduckHooks:
     """A Strands ``HookProvider`` that records invocations, messages, models and tools.
 
@@ -231,7 +217,7 @@ class DevduckHooks:
                 StrandsAdapter(event.agent),
                 name=agent_name(event.agent),
                 number=self._count,
-                query=_query_text(event.messages),
+                query=query_text(event.messages),
                 adopt=strands_span if recording else None,
             )
             self._invocations.append(inv)
@@ -293,7 +279,7 @@ class DevduckHooks:
         opened, started = self._model_spans.pop()
         try:
             with guard("strands after model call"):
-                data = _model_call_data(event, time.monotonic() - started)
+                data = model_call_data(event, time.monotonic() - started)
                 span = opened.span if opened is not None else inv.span
                 if opened is not None:
                     set_usage(opened.span, data.get("input_tokens"), data.get("output_tokens"))
@@ -341,7 +327,7 @@ class DevduckHooks:
         span, opened, started = entry
         try:
             with guard("strands after tool call"):
-                data = _tool_result_data(event, started)
+                data = tool_result_data(event, started)
                 if "error" in data and opened is not None:
                     mark_error(span, event.exception or str(data["error"]))
                 rec.emit("tool", EVENT_TOOL_RESULT, data, span=span)
@@ -359,51 +345,3 @@ class DevduckHooks:
                     opened.span.end()
         self._model_spans.clear()
         self._tool_spans.clear()
-
-
-def _query_text(messages: Any) -> str:
-    """Return the text of the invocation's input messages."""
-    if not messages:
-        return ""
-    return "\n".join(text_preview(m.get("content"), limit=10_000) for m in messages)
-
-
-def _model_call_data(event: AfterModelCallEvent, seconds: float) -> dict[str, Any]:
-    info = strands_model_info(event.agent.model)
-    data: dict[str, Any] = {
-        "model_id": info["model_id"],
-        "provider": info["provider"],
-        "duration_ms": round(seconds * 1000, 3),
-    }
-    response = event.stop_response
-    if response is not None:
-        usage: Any = (response.message.get("metadata") or {}).get("usage") or {}
-        data["stop_reason"] = str(response.stop_reason)
-        data["input_tokens"] = usage.get("inputTokens")
-        data["output_tokens"] = usage.get("outputTokens")
-    if event.exception is not None:
-        data["error"] = error_text(event.exception)
-    return data
-
-
-def _tool_result_data(event: AfterToolCallEvent, started: float) -> dict[str, Any]:
-    result = event.result
-    content = result.get("content") if isinstance(result, dict) else result
-    data: dict[str, Any] = {
-        "name": str(event.tool_use.get("name")),
-        "call_id": str(event.tool_use.get("toolUseId")),
-        "result": content,
-        "result_preview": text_preview(content),
-        "duration_ms": round(
-            (event.duration if event.duration is not None else time.monotonic() - started) * 1000,
-            3,
-        ),
-        "status": result.get("status") if isinstance(result, dict) else None,
-    }
-    if event.exception is not None:
-        data["error"] = error_text(event.exception)
-    elif event.cancel_message is not None:
-        data["error"] = event.cancel_message
-    elif data["status"] == "error":
-        data["error"] = data["result_preview"] or "tool error"
-    return data
