@@ -17,6 +17,7 @@ from opentelemetry import trace
 import devduck_otel
 from devduck_otel._push import PushError, push_session
 from devduck_otel.exceptions import SessionFormatError, SessionNotFoundError
+from tests.support.otlp import zip_spans
 from tests.support.phoenix import (
     PROJECT_ATTRIBUTE,
     OtlpHttpSink,
@@ -52,16 +53,6 @@ def _record(monkeypatch: pytest.MonkeyPatch, project: str) -> str:
     return path
 
 
-def _recorded_spans(path: str) -> dict[str, dict[str, Any]]:
-    spans: dict[str, dict[str, Any]] = {}
-    with zipfile.ZipFile(path) as zf:
-        for line in zf.read("spans.otlp.jsonl").decode().splitlines():
-            for rs in json.loads(line)["resourceSpans"]:
-                for ss in rs["scopeSpans"]:
-                    spans.update({s["spanId"]: s for s in ss["spans"]})
-    return spans
-
-
 def _nanos(value: Any) -> int:
     if isinstance(value, str):
         return int(datetime.fromisoformat(value).timestamp() * 1_000_000) * 1000
@@ -87,7 +78,7 @@ def test_push_replays_session_to_phoenix(
     """A session recorded offline arrives in Phoenix with its ids, parents and times."""
     project = f"push-{uuid.uuid4().hex[:8]}"
     path = _record(monkeypatch, project)
-    recorded = _recorded_spans(path)
+    recorded = zip_spans(path)
     assert len(recorded) == 3
     endpoint = phoenix.otlp_grpc if protocol == "grpc" else phoenix.base_url
     assert push_session(path, endpoint=endpoint, protocol=protocol) == 3
@@ -116,14 +107,14 @@ def test_cli_push_with_env_endpoint(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"sent 3 spans to {phoenix.base_url}"
-    _assert_same(_recorded_spans(path), phoenix.spans(project, expect=3))
+    _assert_same(zip_spans(path), phoenix.spans(project, expect=3))
 
 
 def test_push_drops_bytes_and_uncaptured_content(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pushed spans follow the live rules: no bytes, content only when captured."""
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
     path = _record(monkeypatch, "unused")
-    recorded = json.dumps(_recorded_spans(path))
+    recorded = json.dumps(zip_spans(path))
     assert "devduck.content" in recorded and "bytesValue" in recorded
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "false")
     with OtlpHttpSink() as sink:

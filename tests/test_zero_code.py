@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace.sampling import Decision, TraceIdRatioBased
 import devduck_otel
 from devduck_otel.otel import SysLayerInstrumentor
 from tests.support.http_server import serve
+from tests.support.otlp import zip_spans
 from tests.support.phoenix import OtlpHttpSink
 
 INSTRUMENT = Path(sys.executable).with_name("opentelemetry-instrument")
@@ -99,16 +100,6 @@ def _zip(recordings: Path) -> Path:
     return zips[0]
 
 
-def _zip_spans(path: Path) -> dict[str, dict[str, Any]]:
-    spans: dict[str, dict[str, Any]] = {}
-    with zipfile.ZipFile(path) as zf:
-        for line in zf.read("spans.otlp.jsonl").decode().splitlines():
-            for rs in json.loads(line)["resourceSpans"]:
-                for ss in rs["scopeSpans"]:
-                    spans.update({s["spanId"]: s for s in ss["spans"]})
-    return spans
-
-
 def _zip_event_types(path: Path) -> list[tuple[str, str, Any]]:
     with zipfile.ZipFile(path) as zf:
         lines = zf.read("events.jsonl").decode().splitlines()
@@ -130,7 +121,7 @@ def test_zip_and_collector_get_the_same_spans(
         sent = {span.span_id.hex(): span for span in sink.spans()}
     assert out["status"] == 200
     path = _zip(recordings_dir)
-    recorded = _zip_spans(path)
+    recorded = zip_spans(path)
     assert set(recorded) == set(sent)
     assert {s["name"] for s in recorded.values()} >= {"invoke_agent planner", "execute_tool lookup"}
     events = _zip_event_types(path)
@@ -161,7 +152,7 @@ def test_sampling_keeps_the_zip_complete(tmp_path: Path, recordings_dir: Path) -
     with OtlpHttpSink() as sink:
         _run(tmp_path, sink, env, steps=100)
         sent = {span.trace_id.hex() for span in sink.spans()}
-    recorded = _zip_spans(_zip(recordings_dir))
+    recorded = zip_spans(_zip(recordings_dir))
     steps = [s for s in recorded.values() if s["name"].startswith("step ")]
     assert len(steps) == 100
     sampler = TraceIdRatioBased(0.1)
@@ -180,7 +171,7 @@ def test_zip_without_devduck_zip_in_the_exporter_list(tmp_path: Path, recordings
     with OtlpHttpSink() as sink:
         _run(tmp_path, sink, {"OTEL_TRACES_EXPORTER": "otlp", **OURS})
         sent = {span.span_id.hex() for span in sink.spans()}
-    recorded = _zip_spans(_zip(recordings_dir))
+    recorded = zip_spans(_zip(recordings_dir))
     assert sent and sent <= set(recorded)
 
 
@@ -203,7 +194,7 @@ def test_unknown_exporter_name_is_logged_and_recording_works(
         assert sink.spans()
     lines = [line for line in stderr.splitlines() if "jaegr" in line]
     assert len(lines) == 1 and "OTEL_TRACES_EXPORTER" in lines[0]
-    assert _zip_spans(_zip(recordings_dir))
+    assert zip_spans(_zip(recordings_dir))
 
 
 def test_sdk_disabled_records_nothing(tmp_path: Path, recordings_dir: Path) -> None:
@@ -249,7 +240,7 @@ def test_bad_metrics_exporter_is_logged_and_tracing_works(
         assert sink.spans()
     lines = [line for line in stderr.splitlines() if "nometrics" in line]
     assert len(lines) == 1 and "OTEL_METRICS_EXPORTER" in lines[0]
-    assert _zip_spans(_zip(recordings_dir))
+    assert zip_spans(_zip(recordings_dir))
 
 
 def _site_without_distro(root: Path) -> Path:
@@ -287,4 +278,4 @@ def test_works_without_opentelemetry_distro(tmp_path: Path, recordings_dir: Path
         )
         sent = {span.span_id.hex() for span in sink.spans()}
     assert out["metrics"] == "none"  # our distro was the one loaded
-    assert set(_zip_spans(_zip(recordings_dir))) == sent
+    assert set(zip_spans(_zip(recordings_dir))) == sent

@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 import grpc  # type: ignore[import-untyped]
 import orjson
 import requests
+from devduck_otel_exporter_zip import SPANS_ENTRY
 from google.protobuf import json_format  # type: ignore[import-untyped]
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -57,7 +58,6 @@ __all__ = ["PushError", "push_session"]
 logger = logging.getLogger("devduck_otel")
 
 OtlpProtocol = Literal["grpc", "http/protobuf"]
-SPANS_ENTRY = "spans.otlp.jsonl"
 _DEFAULT_PROTOCOL: OtlpProtocol = "http/protobuf"
 _DEFAULT_HTTP = "http://localhost:4318/v1/traces"
 _DEFAULT_GRPC = "http://localhost:4317"

@@ -16,6 +16,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from devduck_otel_exporter_zip import SPANS_ENTRY, otlp_span_requests
+
 from devduck_otel.exceptions import DevduckError
 
 EVENT_FIELDS = (
@@ -28,7 +30,6 @@ EVENT_FIELDS = (
     "parent_span_id",
     "seq",
 )
-SPANS_ENTRY = "spans.otlp.jsonl"
 _MAX_SPAN_LINE = 64 * 1024 * 1024
 
 
@@ -166,16 +167,12 @@ def iter_otlp_spans(path: Path) -> Iterator[tuple[dict[str, Any], dict[str, Any]
 
 
 def _journal_spans(path: Path) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    # A live or crashed journal keeps compact span rows; the exporter turns them into
+    # the same OTLP requests it writes into the ZIP.
     try:
-        with path.open("rb") as fh:
-            for line in fh:
-                try:
-                    span = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(span, dict):
-                    yield span, span.get("resource") or {}
-    except OSError:
+        for line in otlp_span_requests(path):
+            yield from _spans_of_request(line)
+    except (OSError, ValueError, KeyError, TypeError):
         return
 
 

@@ -30,8 +30,10 @@ from devduck_otel_exporter_zip._recover import recover_journal, recover_journals
 from devduck_otel_exporter_zip._zipwrite import (
     FORMAT_NAME,
     FORMAT_VERSION,
+    SPANS_ENTRY,
     base_metadata,
     iter_lines,
+    otlp_span_requests,
     write_session_zip,
 )
 from devduck_otel_exporter_zip.version import __version__
@@ -48,11 +50,13 @@ __all__ = [
     "iter_lines",
     "JOURNAL_SUFFIX",
     "new_session_id",
+    "otlp_span_requests",
     "recordings_dir",
     "recover_journal",
     "recover_journals",
     "SessionJournal",
     "signing_key",
+    "SPANS_ENTRY",
     "write_session_zip",
     "__version__",
 ]

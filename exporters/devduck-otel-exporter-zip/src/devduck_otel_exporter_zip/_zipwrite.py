@@ -33,6 +33,8 @@ FORMAT_VERSION: Final = 1
 REORDER_WINDOW: Final = 8192
 """Events are re-ordered by time within this many lines (threads append out of order)."""
 SPANS_PER_LINE: Final = 512
+SPANS_ENTRY: Final = "spans.otlp.jsonl"
+"""The ZIP entry holding the spans as OTLP JSON, one request a line (file exporter format)."""
 
 
 def base_metadata(session_id: str, start: datetime) -> dict[str, Any]:
@@ -87,7 +89,8 @@ def ordered_events(path: Path) -> Iterator[bytes]:
         yield heapq.heappop(heap)[2]
 
 
-def _span_requests(path: Path) -> Iterator[bytes]:
+def otlp_span_requests(path: Path) -> Iterator[bytes]:
+    """Yield a journal's ``spans.jsonl`` as OTLP JSON ``ExportTraceServiceRequest`` lines."""
     resources: dict[int, Any] = {}
     batch: list[dict[str, Any]] = []
     key: tuple[int, str, str | None] | None = None
@@ -240,7 +243,7 @@ def _write_entries(
         mac = hmac.new(signing_key, digestmod="sha256") if signing_key else None
         _write_stream(zf, "messages.jsonl", iter_lines(journal_dir / "messages.jsonl"), mac)
         signatures["messages.jsonl"] = mac.hexdigest() if mac is not None else ""
-        _write_stream(zf, "spans.otlp.jsonl", _span_requests(journal_dir / "spans.jsonl"))
+        _write_stream(zf, SPANS_ENTRY, otlp_span_requests(journal_dir / "spans.jsonl"))
         for blob in sorted((journal_dir / "blobs").glob("*.dill")):
             data = blob.read_bytes()
             zf.writestr(f"blobs/{blob.name}", data)
