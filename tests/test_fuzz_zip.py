@@ -14,8 +14,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devduck_otel._loader import load_session
 from devduck_otel.exceptions import SessionFormatError, SessionNotFoundError
+from devduck_otel.session._loader import load_session
 from tests.support.zipbuilder import (
     bot,
     legacy_entries,

@@ -13,9 +13,9 @@ from typing import Any
 import orjson
 import pytest
 
-from devduck_otel import _loadparse, _zipsafe
-from devduck_otel._loader import load_session
 from devduck_otel.exceptions import SessionFormatError, UnsafeSessionError
+from devduck_otel.session import _loadparse, _zipsafe
+from devduck_otel.session._loader import load_session
 from tests.support.zipbuilder import (
     CENTRAL_FLAGS,
     CENTRAL_METHOD,

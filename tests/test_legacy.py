@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from devduck_otel._loader import load_session
-from devduck_otel._repair import INTERRUPTED_TEXT
-from devduck_otel._resume import resume_session
+from devduck_otel import resume_session
+from devduck_otel.resume._repair import INTERRUPTED_TEXT
+from devduck_otel.session._loader import load_session
 from tests.support.zipbuilder import (
     build_legacy_zip,
     evil_pickle,

@@ -13,10 +13,10 @@ import orjson
 import pytest
 
 import devduck_otel
-from devduck_otel._loader import LoadedSession, SnapshotRecord, list_sessions, load_session
-from devduck_otel._loadparse import BAD, parse_lines
-from devduck_otel._prefetch import prefetched
 from devduck_otel.exceptions import SessionFormatError, SessionNotFoundError
+from devduck_otel.session._loader import LoadedSession, SnapshotRecord, list_sessions, load_session
+from devduck_otel.session._loadparse import BAD, parse_lines
+from devduck_otel.session._prefetch import prefetched
 from tests.support.zipbuilder import (
     bot,
     build_journal,

@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.util._once import Once
 
-from devduck_otel._provider import CollectorSafeExporter, TracingSetup, setup_tracing
+from devduck_otel.tracing._provider import CollectorSafeExporter, TracingSetup, setup_tracing
 from tests.support.phoenix import OtlpHttpSink
 
 

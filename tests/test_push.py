@@ -15,8 +15,8 @@ import pytest
 from opentelemetry import trace
 
 import devduck_otel
-from devduck_otel._push import PushError, push_session
 from devduck_otel.exceptions import SessionFormatError, SessionNotFoundError
+from devduck_otel.tracing._push import PushError, push_session
 from tests.support.otlp import zip_spans
 from tests.support.phoenix import (
     PROJECT_ATTRIBUTE,

@@ -18,8 +18,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode
 
-from devduck_otel._redact import REDACTED, Redactor
 from devduck_otel.environment_variables import DEVDUCK_REDACT_KEYS, DEVDUCK_REDACT_PATTERNS
+from devduck_otel.redaction._redactor import REDACTED, Redactor
 
 ALNUM = "aB3dE5fG7hJ9kLmN2pQ4rS6tV8wX0yZ1"
 OPENAI = "sk-" + "proj-" + ALNUM + "_x-" + ALNUM[:8]

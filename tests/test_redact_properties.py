@@ -9,7 +9,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devduck_otel._redact import REDACTED, Redactor
+from devduck_otel.redaction._redactor import REDACTED, Redactor
 
 REDACTOR = Redactor()
 ALNUM = string.ascii_letters + string.digits

@@ -10,11 +10,11 @@ import orjson
 import pytest
 
 import devduck_otel
-from devduck_otel import _api
-from devduck_otel._loader import LoadedSession, SnapshotRecord, load_session
-from devduck_otel._repair import INTERRUPTED_TEXT, repair_messages
-from devduck_otel._resume import resume_session, snapshot_links
+from devduck_otel import _api, resume_session
 from devduck_otel.exceptions import SessionFormatError, SessionNotFoundError, UnsafeSessionError
+from devduck_otel.resume._repair import INTERRUPTED_TEXT, repair_messages
+from devduck_otel.resume._resume import snapshot_links
+from devduck_otel.session._loader import LoadedSession, SnapshotRecord, load_session
 from tests.support.zipbuilder import (
     bot,
     build_zip,

@@ -7,8 +7,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devduck_otel import _jsonsafe
-from devduck_otel._snapshot import MessageEncoder
+from devduck_otel.capture._snapshot import MessageEncoder
+from devduck_otel.session import _jsonsafe
 
 _texts = st.text(max_size=20)
 _messages = st.builds(

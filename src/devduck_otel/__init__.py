@@ -18,7 +18,6 @@ Example:
 from __future__ import annotations
 
 from devduck_otel import exceptions
-from devduck_otel._agent import agent
 from devduck_otel._api import (
     export_recording,
     recording_status,
@@ -27,11 +26,13 @@ from devduck_otel._api import (
     stop_recording,
 )
 from devduck_otel._instrument import instrument, uninstrument
-from devduck_otel._loader import LoadedSession, list_sessions, load_session, resume_session
 from devduck_otel._recorder import Recorder
 from devduck_otel._session_tool import session_recorder
-from devduck_otel._threads import ContextThreadPoolExecutor, wrap_context
-from devduck_otel._tool import tool
+from devduck_otel.capture._agent import agent
+from devduck_otel.capture._threads import ContextThreadPoolExecutor, wrap_context
+from devduck_otel.capture._tool import tool
+from devduck_otel.resume._session import resume_session
+from devduck_otel.session._loader import LoadedSession, list_sessions, load_session
 from devduck_otel.version import __version__
 
 __all__ = [

@@ -14,9 +14,10 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import Link
 
-from devduck_otel import _recorder, _syslayer
+from devduck_otel import _state
 from devduck_otel._config import RecorderConfig, sdk_disabled
 from devduck_otel._recorder import Recorder
+from devduck_otel.capture import _syslayer
 from devduck_otel.exceptions import RecordingStateError
 
 logger = logging.getLogger("devduck_otel")
@@ -119,7 +120,7 @@ def start_recording(
 def _activate(rec: Recorder, sys_layer: bool) -> None:
     global _current
     _current = rec
-    _recorder.set_active(rec)
+    _state.set_active(rec)
     if sys_layer:
         provider = rec.tracing.tracer_provider if rec.tracing is not None else None
         _syslayer.install(rec, provider)
@@ -221,7 +222,7 @@ def stop_recording(output_path: str | Path | None = None) -> str | None:
         if rec is None or isinstance(rec, DisabledRecording):
             return None
         _syslayer.uninstall()
-        _recorder.set_active(None)
+        _state.set_active(None)
         rec.emit(
             "agent",
             "session.stop",
@@ -254,5 +255,5 @@ def reset_for_tests() -> None:
             stop_recording()
         finally:
             _current = None
-            _recorder.set_active(None)
+            _state.set_active(None)
             _syslayer.uninstall()

@@ -26,28 +26,14 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Link, Span
 
 from devduck_otel import _attributes as A
-from devduck_otel import _jsonsafe
 from devduck_otel._guard import guard
-from devduck_otel._provider import TracingSetup, setup_tracing
-from devduck_otel._redact import Redactor
-from devduck_otel._snapshot import MessageEncoder, capture_snapshot
+from devduck_otel.capture._snapshot import MessageEncoder, capture_snapshot
+from devduck_otel.redaction._redactor import Redactor
+from devduck_otel.session import _jsonsafe
+from devduck_otel.tracing._provider import TracingSetup, setup_tracing
 from devduck_otel.version import __version__
 
-_active: Recorder | None = None
 _EMIT_GUARD = guard("recording an event")
-_active_lock = threading.Lock()
-
-
-def active() -> Recorder | None:
-    """Return the running recording, or ``None`` when nothing records."""
-    return _active
-
-
-def set_active(recorder: Recorder | None) -> None:
-    """Make ``recorder`` the running recording (``None`` clears it)."""
-    global _active
-    with _active_lock:
-        _active = recorder
 
 
 class Recorder:

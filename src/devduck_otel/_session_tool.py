@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from devduck_otel import _api
-from devduck_otel._jsonsafe import safe_repr
+from devduck_otel.session._jsonsafe import safe_repr
 
 ACTIONS = ("start", "snapshot", "status", "export", "stop", "list", "resume")
 
@@ -109,7 +109,7 @@ def _stop(args: _Args) -> dict[str, Any]:
 
 
 def _list(args: _Args) -> dict[str, Any]:
-    from devduck_otel._loader import list_sessions
+    from devduck_otel.session._loader import list_sessions
 
     sessions = list_sessions(Path(args.output_path) if args.output_path else None)
     if not sessions:
@@ -119,7 +119,7 @@ def _list(args: _Args) -> dict[str, Any]:
 
 
 def _resume(args: _Args) -> dict[str, Any]:
-    from devduck_otel._loader import list_sessions, load_session
+    from devduck_otel.session._loader import list_sessions, load_session
 
     path = args.output_path
     if path is None:

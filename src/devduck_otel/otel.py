@@ -56,11 +56,11 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from devduck_otel import _api
 from devduck_otel._config import RecorderConfig, env_bool, sdk_disabled
 from devduck_otel._guard import guard
-from devduck_otel._layers import tag_layer
-from devduck_otel._provider import build_collector_processors
 from devduck_otel._recorder import Recorder
-from devduck_otel._redact import Redactor
 from devduck_otel.environment_variables import DEVDUCK_AUTO_RECORD, DEVDUCK_RECORDINGS_DIR
+from devduck_otel.redaction._redactor import Redactor
+from devduck_otel.tracing._layers import tag_layer
+from devduck_otel.tracing._provider import build_collector_processors
 
 __all__ = ["DevduckConfigurator", "DevduckDistro", "SysLayerInstrumentor"]
 

@@ -70,7 +70,7 @@ def list_command(
     as_json: JsonOpt = False,
 ) -> None:
     """List the session ZIPs in the recordings folder, newest first."""
-    from devduck_otel._loader import list_sessions
+    from devduck_otel.session._loader import list_sessions
 
     try:
         sessions = list_sessions(directory)
@@ -241,7 +241,7 @@ def push_command(
     if not session.exists():
         raise CliError(f"no such session file: {session}")
     try:
-        push_session = importlib.import_module("devduck_otel._push").push_session
+        push_session = importlib.import_module("devduck_otel.tracing._push").push_session
     except (ImportError, AttributeError) as exc:
         raise CliError("push is not available in this installation") from exc
     try:

@@ -1,6 +1,6 @@
 """Open sessions for the CLI and turn loader records into plain dicts.
 
-The loader (``devduck_otel._loader``) gives events and snapshots as records with
+The loader (``devduck_otel.session._loader``) gives events and snapshots as records with
 attribute access; the commands and the viewer work on plain dicts, so they also read
 records of other shapes (dicts, dataclasses) the same way.
 """
@@ -49,7 +49,7 @@ def open_session(path: Path) -> Any:
     Raises:
         CliError: The file is missing, is not a session ZIP, or is broken.
     """
-    from devduck_otel._loader import load_session
+    from devduck_otel.session._loader import load_session
 
     if not path.exists():
         raise CliError(f"no such session file: {path}")

@@ -23,9 +23,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, Final
 
-from devduck_otel import _recorder
+from devduck_otel import _state
 from devduck_otel._guard import guard
-from devduck_otel._wrapping import wrap_call
+from devduck_otel.capture._wrapping import wrap_call
 from devduck_otel.integrations._base import (
     Invocation,
     agent_name,
@@ -183,7 +183,7 @@ def _wrap(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class _Call:
-    """One recorded call of a generic agent (see ``devduck_otel._wrapping.Call``)."""
+    """One recorded call of a generic agent (see ``devduck_otel.capture._wrapping.Call``)."""
 
     __slots__ = ("adapter", "before", "inv", "token")
 
@@ -210,7 +210,7 @@ class _Call:
 
 def _start(agent: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call | None:
     """Begin recording an outermost call; ``None`` when nothing records or it is nested."""
-    rec = _recorder.active()
+    rec = _state.active()
     active = _active.get()
     if rec is None or id(agent) in active or suppressed():
         return None

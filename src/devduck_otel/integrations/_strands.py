@@ -34,7 +34,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span
 
 from devduck_otel import _attributes as attr
-from devduck_otel import _recorder
+from devduck_otel import _state
 from devduck_otel._guard import guard
 from devduck_otel.integrations._base import (
     EVENT_MESSAGE,
@@ -193,7 +193,7 @@ class DevduckHooks:
     def _active_recorder(self) -> Recorder | None:
         if self._invocations:
             return self._invocations[-1].recorder
-        rec = _recorder.active() if self.enabled else None
+        rec = _state.active() if self.enabled else None
         return None if rec is None or suppressed() else rec
 
     def _current(self) -> Invocation | None:

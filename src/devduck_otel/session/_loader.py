@@ -23,8 +23,10 @@ from typing import Any
 
 from devduck_otel_exporter_zip import recordings_dir
 
-from devduck_otel import _legacy, _resume
-from devduck_otel._loadparse import (
+from devduck_otel.exceptions import SessionFormatError, UnsafeSessionError
+from devduck_otel.resume import _resume
+from devduck_otel.session import _legacy
+from devduck_otel.session._loadparse import (
     MessageTable,
     SnapshotRecord,
     check_format,
@@ -35,22 +37,19 @@ from devduck_otel._loadparse import (
     snapshot_record,
     warn,
 )
-from devduck_otel._prefetch import prefetched
-from devduck_otel._resume import resume_session
-from devduck_otel._signatures import Signatures, holds_pickle_tags, unpickle
-from devduck_otel._zipsafe import (
+from devduck_otel.session._prefetch import prefetched
+from devduck_otel.session._signatures import Signatures, holds_pickle_tags, unpickle
+from devduck_otel.session._zipsafe import (
     DirSource,
     EntrySource,
     open_source,
 )
-from devduck_otel.exceptions import SessionFormatError, UnsafeSessionError
 
 __all__ = [
     "LoadedSession",
     "SnapshotRecord",
     "list_sessions",
     "load_session",
-    "resume_session",
 ]
 
 
@@ -168,7 +167,7 @@ class LoadedSession:
     def resume_from_snapshot(
         self, snapshot_id: int, agent: Any = None, *, change_cwd: bool = False
     ) -> dict[str, Any]:
-        """Restore an agent to a snapshot; see :func:`devduck_otel._resume.resume_from_snapshot`.
+        """Restore an agent to a snapshot; see :func:`devduck_otel.resume._resume.resume_from_snapshot`.
 
         Args:
             snapshot_id: The snapshot to resume from.

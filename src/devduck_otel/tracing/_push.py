@@ -8,7 +8,7 @@ Collectors get what they get live: no bytes, and message and tool content only w
 ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``.
 
 Example:
-    >>> from devduck_otel._push import push_session
+    >>> from devduck_otel.tracing._push import push_session
     >>> push_session("session.zip", endpoint="http://localhost:4318")  # doctest: +SKIP
     42
 """
@@ -47,11 +47,11 @@ from opentelemetry.sdk.environment_variables import (
 )
 from opentelemetry.util.re import parse_env_headers
 
-from devduck_otel._collector import CONTENT_ATTRIBUTES
 from devduck_otel._config import RecorderConfig
-from devduck_otel._redact import Redactor
-from devduck_otel._zipsafe import MAX_LINE_BYTES, open_source
 from devduck_otel.exceptions import DevduckError, SessionFormatError
+from devduck_otel.redaction._redactor import Redactor
+from devduck_otel.session._zipsafe import MAX_LINE_BYTES, open_source
+from devduck_otel.tracing._collector import CONTENT_ATTRIBUTES
 
 __all__ = ["PushError", "push_session"]
 

@@ -32,7 +32,7 @@ _NOISE_SUFFIXES = (".pyc", ".pyo", ".pyi", ".so", ".pth", ".dist-info", ".egg-li
 
 
 def _noise_prefixes() -> tuple[str, ...]:
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     paths = {"/proc/", "/dev/", "/sys/", sys.prefix + os.sep, sys.base_prefix + os.sep}
     paths.add(os.path.join(package, "devduck_otel") + os.sep)
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):

@@ -6,7 +6,7 @@ description only in the ``snapshot.created`` event, and a ``session.pkl`` of dev
 class instances that is never unpickled (everything needed is in the JSON).
 
 Example:
-    >>> from devduck_otel._legacy import is_legacy
+    >>> from devduck_otel.session._legacy import is_legacy
     >>> is_legacy({"session_id": "session-20250101-120000"})
     True
 """

@@ -15,7 +15,7 @@ from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link, Status
 from opentelemetry.util.types import Attributes
 
-from devduck_otel._redact_rules import REDACTED
+from devduck_otel.redaction._rules import REDACTED
 
 __all__ = ["redact_span_with"]
 

@@ -7,7 +7,7 @@ naming its number. Parsing runs with the garbage collector paused (see
 :func:`gc_paused`): building 100,000 dicts otherwise triggers many useless collections.
 
 Example:
-    >>> from devduck_otel._loadparse import parse_lines
+    >>> from devduck_otel.session._loadparse import parse_lines
     >>> parse_lines(b'{"a": 1}' + bytes([10]) + b'{"a": NaN}', "events.jsonl")
     [{'a': 1}, {'a': nan}]
 """
@@ -24,10 +24,10 @@ from typing import Any, Final
 import orjson
 from devduck_otel_exporter_zip import FORMAT_NAME, FORMAT_VERSION
 
-from devduck_otel import _jsonsafe
-from devduck_otel._legacy import LEGACY_FORMAT
-from devduck_otel._zipsafe import MAX_LINE_BYTES, MAX_SMALL_JSON_BYTES, EntrySource
 from devduck_otel.exceptions import SessionFormatError
+from devduck_otel.session import _jsonsafe
+from devduck_otel.session._legacy import LEGACY_FORMAT
+from devduck_otel.session._zipsafe import MAX_LINE_BYTES, MAX_SMALL_JSON_BYTES, EntrySource
 
 BAD: Final[Any] = object()
 """Placeholder for a line that could not be parsed (keeps row numbers stable)."""

@@ -3,10 +3,10 @@
 A session file is data from somewhere else. Everything here reads it with hard limits
 (entry count, declared and actual decompressed sizes, compression ratio, line length)
 and turns every failure of :mod:`zipfile` into a :class:`SessionFormatError` that names
-the file and the problem. Pickles are checked in :mod:`devduck_otel._signatures`.
+the file and the problem. Pickles are checked in :mod:`devduck_otel.session._signatures`.
 
 Example:
-    >>> from devduck_otel._zipsafe import open_source
+    >>> from devduck_otel.session._zipsafe import open_source
     >>> with open_source(Path("session.zip")) as source:  # doctest: +SKIP
     ...     data = source.read("events.jsonl")
 """

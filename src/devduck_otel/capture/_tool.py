@@ -12,7 +12,7 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import Token
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
@@ -20,10 +20,14 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from devduck_otel import _attributes as A
-from devduck_otel import _recorder, _syslayer
+from devduck_otel import _state
 from devduck_otel._guard import guard
-from devduck_otel._jsonsafe import error_text
-from devduck_otel._wrapping import bare_or_named, wrap_call
+from devduck_otel.capture import _syslayer
+from devduck_otel.capture._wrapping import bare_or_named, wrap_call
+from devduck_otel.session._jsonsafe import error_text
+
+if TYPE_CHECKING:
+    from devduck_otel._recorder import Recorder
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,7 +41,7 @@ class _Call:
     __slots__ = ("call_id", "name", "rec", "span", "start", "token")
 
     def __init__(
-        self, rec: _recorder.Recorder, name: str, args: dict[str, Any], *, attach: bool = True
+        self, rec: Recorder, name: str, args: dict[str, Any], *, attach: bool = True
     ) -> None:
         self.rec = rec
         self.name = name
@@ -102,7 +106,7 @@ class _Call:
 def _preview(result: Any) -> str:
     if isinstance(result, str):
         return result[:PREVIEW_CHARS]
-    from devduck_otel._jsonsafe import dumps
+    from devduck_otel.session._jsonsafe import dumps
 
     return dumps(result)[:PREVIEW_CHARS].decode("utf-8", "ignore")
 
@@ -130,7 +134,7 @@ def _binder(fn: Callable[..., Any]) -> Callable[[tuple[Any, ...], dict[str, Any]
 def _start(
     name: str, bind: Callable[..., dict[str, Any]], args: Any, kwargs: Any, *, attach: bool = True
 ) -> _Call | None:
-    rec = _recorder.active()
+    rec = _state.active()
     if rec is None or context_api.get_value(context_api._SUPPRESS_INSTRUMENTATION_KEY):
         return None
     with _START_GUARD:

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 from opentelemetry.trace import Link, SpanContext, TraceFlags
 
-from devduck_otel._repair import repair_messages
 from devduck_otel.exceptions import SessionFormatError
+from devduck_otel.resume._repair import repair_messages
 
 if TYPE_CHECKING:
-    from devduck_otel._loader import LoadedSession, SnapshotRecord
     from devduck_otel.integrations import AgentAdapter
+    from devduck_otel.session._loader import LoadedSession, SnapshotRecord
 
-__all__ = ["resume_and_continue", "resume_from_snapshot", "resume_session"]
+__all__ = ["resume_and_continue", "resume_from_snapshot"]
 
 _HEX32: Final = re.compile("[0-9a-f]{32}")
 _HEX16: Final = re.compile("[0-9a-f]{16}")
@@ -260,38 +260,3 @@ def snapshot_links(snap: SnapshotRecord) -> list[Link]:
     if not context.is_valid:
         return []
     return [Link(context, {"devduck.snapshot.id": int(snap["snapshot_id"])})]
-
-
-def resume_session(
-    path: str | os.PathLike[str],
-    snapshot_id: int | None = None,
-    new_query: str | None = None,
-    *,
-    agent: Any = None,
-) -> dict[str, Any]:
-    """Load a session and resume from a snapshot (the latest when none is named).
-
-    Args:
-        path: The session ZIP or journal directory.
-        snapshot_id: The snapshot to resume from; default: the latest.
-        new_query: When given, also run the agent on it (see :func:`resume_and_continue`).
-        agent: The agent to restore (required with ``new_query``).
-
-    Returns:
-        The resume report (with ``agent_result`` after a query).
-
-    Raises:
-        SessionNotFoundError: Nothing is at ``path``.
-        SessionFormatError: The file is broken, or has no snapshot to resume from.
-        ValueError: No such snapshot, or ``new_query`` without an agent.
-    """
-    from devduck_otel._loader import load_session
-
-    session = load_session(path)
-    if not session.snapshots:
-        raise SessionFormatError(f"{session.path}: the session has no snapshot to resume from")
-    if snapshot_id is None:
-        snapshot_id = int(session.snapshots[-1]["snapshot_id"])
-    if new_query is not None:
-        return resume_and_continue(session, snapshot_id, new_query, agent)
-    return resume_from_snapshot(session, snapshot_id, agent)

@@ -35,12 +35,12 @@ from typing import Any
 import orjson
 from opentelemetry.sdk.trace import ReadableSpan
 
-from devduck_otel._redact_keys import KeyMatcher
-from devduck_otel._redact_pickle import dill_dumps_redacted
-from devduck_otel._redact_rules import REDACTED, redact_url_with
-from devduck_otel._redact_scan import Scanner, apply_spans
-from devduck_otel._redact_span import redact_span_with
 from devduck_otel.environment_variables import DEVDUCK_REDACT_KEYS, DEVDUCK_REDACT_PATTERNS
+from devduck_otel.redaction._keys import KeyMatcher
+from devduck_otel.redaction._pickle import dill_dumps_redacted
+from devduck_otel.redaction._rules import REDACTED, redact_url_with
+from devduck_otel.redaction._scan import Scanner, apply_spans
+from devduck_otel.redaction._span import redact_span_with
 
 __all__ = ["REDACTED", "Redactor"]
 

@@ -12,7 +12,7 @@ Three kinds of finding:
   reaches a recording (``PASSWORD=x``, ``X-Api-Key: x``, ``{'api_key': 'x'}``,
   ``{"api_key":"x"}``, and JSON inside a JSON string, ``{\"api_key\":\"x\"}``).
   Names are found from the places where a secret fragment occurs, and judged by
-  :class:`~devduck_otel._redact_keys.KeyMatcher`, so JSON keys follow the same rules
+  :class:`~devduck_otel.redaction._keys.KeyMatcher`, so JSON keys follow the same rules
   as env vars and headers.
 
 In JSON mode, a secret key whose value is an object or array, a ``{"key": <secret
@@ -27,8 +27,8 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Final
 
-from devduck_otel._redact_keys import KeyMatcher, split_words
-from devduck_otel._redact_rules import (
+from devduck_otel.redaction._keys import KeyMatcher, split_words
+from devduck_otel.redaction._rules import (
     REDACTED,
     VALUE_RULES,
     ValueRule,

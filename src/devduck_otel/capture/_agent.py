@@ -8,17 +8,20 @@ then re-raised unchanged. The decorator takes no snapshot by itself.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
 from devduck_otel import _attributes as A
-from devduck_otel import _recorder
+from devduck_otel import _state
 from devduck_otel._guard import guard
-from devduck_otel._jsonsafe import error_text, safe_repr
-from devduck_otel._wrapping import bare_or_named, wrap_call
+from devduck_otel.capture._wrapping import bare_or_named, wrap_call
+from devduck_otel.session._jsonsafe import error_text, safe_repr
+
+if TYPE_CHECKING:
+    from devduck_otel._recorder import Recorder
 
 F = TypeVar("F", bound=Callable[..., Any])
 PREVIEW_CHARS = 500
@@ -30,7 +33,7 @@ def message_data(role: str, content: Any) -> dict[str, Any]:
     return {"role": role, "content_preview": preview[:PREVIEW_CHARS], "content": content}
 
 
-def start_agent_span(rec: _recorder.Recorder, name: str) -> Span:
+def start_agent_span(rec: Recorder, name: str) -> Span:
     """Start an ``invoke_agent`` span for ``name`` linked to the parent session, if any."""
     return rec.tracer.start_span(
         f"invoke_agent {name}",
@@ -49,7 +52,7 @@ class _Invocation:
     __slots__ = ("rec", "span", "token")
 
     def __init__(
-        self, rec: _recorder.Recorder, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self, rec: Recorder, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
         self.rec = rec
         self.span = start_agent_span(rec, name)
@@ -79,7 +82,7 @@ class _Invocation:
 
 
 def _begin(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Invocation | None:
-    rec = _recorder.active()
+    rec = _state.active()
     if rec is None:
         return None
     with guard(f"starting agent {name}"):

@@ -52,16 +52,16 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.trace import get_tracer_provider
 from opentelemetry.util._importlib_metadata import entry_points
 
-from devduck_otel._collector import (
+from devduck_otel._config import sdk_disabled
+from devduck_otel._guard import guard
+from devduck_otel.tracing._collector import (
     CollectorSafeExporter,
     SamplingFilterProcessor,
     SpanRedactor,
     Warn,
     collector_sampler,
 )
-from devduck_otel._config import sdk_disabled
-from devduck_otel._guard import guard
-from devduck_otel._layers import tag_layer
+from devduck_otel.tracing._layers import tag_layer
 
 __all__ = [
     "CollectorSafeExporter",

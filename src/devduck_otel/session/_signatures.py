@@ -19,8 +19,8 @@ import dill
 import orjson
 from devduck_otel_exporter_zip import signing_key
 
-from devduck_otel._zipsafe import MAX_SMALL_JSON_BYTES, EntrySource
 from devduck_otel.exceptions import SessionFormatError, UnsafeSessionError
+from devduck_otel.session._zipsafe import MAX_SMALL_JSON_BYTES, EntrySource
 
 __all__ = ["SIGNATURE_ALGORITHM", "Signatures", "holds_pickle_tags", "unpickle"]
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import orjson
 
-from devduck_otel import _jsonsafe
-from devduck_otel._redact import Redactor
 from devduck_otel.integrations import adapter_for
+from devduck_otel.redaction._redactor import Redactor
+from devduck_otel.session import _jsonsafe
 
 _EMPTY_MODEL: dict[str, str | None] = {"type": None, "model_id": None, "provider": None}
 

@@ -83,7 +83,7 @@ _RATIO_SAMPLERS = ("traceidratio", "parentbased_traceidratio")
 
 
 class SpanRedactor(Protocol):
-    """What collectors need of ``devduck_otel._redact.Redactor``."""
+    """What collectors need of ``devduck_otel.redaction._redactor.Redactor``."""
 
     def redact_span(self, span: ReadableSpan) -> ReadableSpan:
         """Return the span with secrets redacted."""

@@ -1,0 +1,1 @@
+"""Capture: the decorators, snapshots, the sys layer; everything that makes OTel data."""

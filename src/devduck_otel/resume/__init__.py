@@ -1,0 +1,1 @@
+"""Resume: restoring an agent from a snapshot, and continuing it."""

@@ -1,0 +1,1 @@
+"""Session: reading ZIPs (ours and devduck's) within hostile-input limits."""

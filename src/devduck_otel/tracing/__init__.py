@@ -1,0 +1,1 @@
+"""Tracing: joining or building providers, collector-safe exporters, layer tags, push."""
