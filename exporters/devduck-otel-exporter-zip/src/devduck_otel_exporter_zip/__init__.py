@@ -2,14 +2,16 @@
 
 Registered as ``devduck_zip`` in the ``opentelemetry_traces_exporter`` entry point
 group, so ``OTEL_TRACES_EXPORTER=devduck_zip`` (alone or beside ``otlp``) records a
-session ZIP with no code change.
+session ZIP with no code change. Everything in the ZIP is derived from the spans it
+receives: GenAI ``invoke_agent``, ``chat`` and ``execute_tool`` spans of any producer,
+HTTP client spans, and devduck-otel's own span events.
 
 Example:
     >>> from opentelemetry.sdk.trace import TracerProvider
-    >>> from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     >>> from devduck_otel_exporter_zip import DevduckZipSpanExporter
+    >>> exporter = DevduckZipSpanExporter()  # doctest: +SKIP
     >>> provider = TracerProvider()
-    >>> provider.add_span_processor(SimpleSpanProcessor(DevduckZipSpanExporter()))
+    >>> provider.add_span_processor(exporter.processor())  # doctest: +SKIP
     >>> provider.shutdown()  # writes <recordings>/session-....zip  # doctest: +SKIP
 """
 
@@ -17,37 +19,43 @@ from __future__ import annotations
 
 from devduck_otel_exporter_zip._exporter import (
     DevduckZipSpanExporter,
+    SessionSpanProcessor,
     active_exporter,
     finalize,
     flush_interval,
-    http_event,
     new_session_id,
     recordings_dir,
     signing_key,
 )
-from devduck_otel_exporter_zip._journal import JOURNAL_SUFFIX, SessionJournal
+from devduck_otel_exporter_zip._journal import SessionJournal, iter_lines
+from devduck_otel_exporter_zip._otlpjson import (
+    decode_any_value,
+    decode_key_values,
+    iter_request_spans,
+)
 from devduck_otel_exporter_zip._recover import recover_journal, recover_journals
-from devduck_otel_exporter_zip._zipwrite import (
+from devduck_otel_exporter_zip._redacting import SessionRedactor
+from devduck_otel_exporter_zip._zipwrite import base_metadata, otlp_span_requests, write_session_zip
+from devduck_otel_exporter_zip.schema import (
     FORMAT_NAME,
     FORMAT_VERSION,
+    JOURNAL_SUFFIX,
     SPANS_ENTRY,
-    base_metadata,
-    iter_lines,
-    otlp_span_requests,
-    write_session_zip,
 )
 from devduck_otel_exporter_zip.version import __version__
 
 __all__ = [
     "active_exporter",
     "base_metadata",
+    "decode_any_value",
+    "decode_key_values",
     "DevduckZipSpanExporter",
     "finalize",
     "flush_interval",
     "FORMAT_NAME",
     "FORMAT_VERSION",
-    "http_event",
     "iter_lines",
+    "iter_request_spans",
     "JOURNAL_SUFFIX",
     "new_session_id",
     "otlp_span_requests",
@@ -55,6 +63,8 @@ __all__ = [
     "recover_journal",
     "recover_journals",
     "SessionJournal",
+    "SessionRedactor",
+    "SessionSpanProcessor",
     "signing_key",
     "SPANS_ENTRY",
     "write_session_zip",

@@ -10,14 +10,15 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
-import orjson
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-from opentelemetry.trace import SpanKind
 
+from devduck_otel_exporter_zip import schema as F
+from devduck_otel_exporter_zip._derive import OWN_SCOPE
 from devduck_otel_exporter_zip._journal import SessionJournal
+from devduck_otel_exporter_zip._redacting import SessionRedactor
 from devduck_otel_exporter_zip._zipwrite import base_metadata, write_session_zip
 from devduck_otel_exporter_zip.environment_variables import (
     DEVDUCK_FLUSH_INTERVAL,
@@ -75,28 +76,18 @@ def active_exporter() -> DevduckZipSpanExporter | None:
     return _active
 
 
-def http_event(span: ReadableSpan) -> tuple[str, dict[str, Any]] | None:
-    """Return the sys-layer ``http.<method>`` event of an HTTP client span, if it is one."""
-    attrs = span.attributes or {}
-    method = attrs.get("http.request.method") or attrs.get("http.method")
-    if span.kind is not SpanKind.CLIENT or not method:
+def _default_redactor() -> SessionRedactor | None:
+    """The ``devduck_otel`` package's redactor when it is installed (it is, beside us)."""
+    try:
+        from devduck_otel.redaction import Redactor
+    except ImportError:  # the exporter alone: nothing to redact with
+        logger.warning("devduck-otel: devduck_otel is not installed; the session is not redacted")
         return None
-    url = attrs.get("url.full") or attrs.get("http.url")
-    status = attrs.get("http.response.status_code") or attrs.get("http.status_code")
-    start, end = span.start_time or 0, span.end_time or 0
-    data: dict[str, Any] = {
-        "url": url,
-        "method": str(method).upper(),
-        "status_code": status,
-        "duration_ms": round((end - start) / 1e6, 3),
-    }
-    if not span.status.is_ok:
-        data["error"] = span.status.description or attrs.get("error.type")
-    return f"http.{str(method).lower()}", data
+    return Redactor.from_env()
 
 
 class DevduckZipSpanExporter(SpanExporter):
-    """Writes spans (and the events recorded beside them) to a session ZIP.
+    """Writes the spans it receives, and everything derived from them, to a session ZIP.
 
     Given a ``journal``, it feeds that recording's journal and the recorder writes
     the ZIP. Created with no arguments (``OTEL_TRACES_EXPORTER=devduck_zip``), it
@@ -107,6 +98,8 @@ class DevduckZipSpanExporter(SpanExporter):
         journal: The journal of a running recording.
         directory: Recordings folder for a session of its own. Defaults to
             ``DEVDUCK_RECORDINGS_DIR``, then ``<tempdir>/devduck/recordings``.
+        redactor: Redacts everything before it reaches disk. Defaults to the
+            ``devduck_otel`` package's ``Redactor.from_env()``.
     """
 
     def __init__(
@@ -114,6 +107,7 @@ class DevduckZipSpanExporter(SpanExporter):
         journal: SessionJournal | None = None,
         *,
         directory: str | os.PathLike[str] | None = None,
+        redactor: SessionRedactor | None = None,
     ) -> None:
         global _active
         self._lock = threading.Lock()
@@ -129,6 +123,7 @@ class DevduckZipSpanExporter(SpanExporter):
                 folder,
                 session_id,
                 base_metadata(session_id, start),
+                redactor=redactor or _default_redactor(),
                 flush_interval=flush_interval(),
             )
             with _active_lock:
@@ -140,36 +135,29 @@ class DevduckZipSpanExporter(SpanExporter):
         """Whether this exporter writes the ZIP itself at shutdown."""
         return self._owns_journal
 
+    def processor(self, *, capture_content: bool = False) -> SessionSpanProcessor:
+        """A span processor that feeds this exporter live spans as well as ended ones.
+
+        Args:
+            capture_content: Leave devduck-otel's content on its spans for the
+                processors after this one (collectors); snapshot payloads never are.
+        """
+        return SessionSpanProcessor(self, capture_content=capture_content)
+
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        """Append the spans, and the sys-layer events of HTTP client spans, to the journal."""
+        """Queue ended spans for the journal (derived and written off the caller's thread)."""
         if self._shutdown:
             return SpanExportResult.FAILURE
         try:
             for span in spans:
-                self.journal.append_span(span)
-                event = http_event(span)
-                if event is not None:
-                    self._append_http(span, *event)
+                self.journal.span_ended(span)
         except Exception:  # an exporter logs, it never raises into the SDK
             logger.exception("devduck-otel: could not journal %d spans", len(spans))
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 
-    def _append_http(self, span: ReadableSpan, event_type: str, data: dict[str, Any]) -> None:
-        ctx = span.get_span_context()
-        parent = span.parent.span_id if span.parent is not None else None
-        self.journal.append_event(
-            span.end_time or span.start_time or 0,
-            "sys",
-            event_type,
-            orjson.dumps(data),
-            ctx.trace_id if ctx else None,
-            ctx.span_id if ctx else None,
-            parent,
-        )
-
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Flush pending events and spans to the journal on disk."""
+        """Write everything received so far to the journal on disk."""
         if not self.journal.closed:
             self.journal.flush()
         return True
@@ -181,7 +169,7 @@ class DevduckZipSpanExporter(SpanExporter):
             if self._shutdown:
                 return
             self._shutdown = True
-        if not self._owns_journal:
+        if not self._owns_journal or self.journal.forked:
             return
         with _active_lock:
             if _active is self:
@@ -198,7 +186,10 @@ class DevduckZipSpanExporter(SpanExporter):
 
 def finalize(journal: SessionJournal, output_path: Path | None = None) -> Path:
     """Close a journal, write its ZIP (default: beside it), and remove the journal."""
+    if journal.forked:
+        raise RuntimeError(f"{journal.path} belongs to the parent process of this fork")
     journal.update_metadata(end_time=datetime.now(timezone.utc).astimezone().isoformat())
+    journal.mark_stopped()
     journal.close()
     target = output_path or journal.path.with_name(f"{journal.session_id}.zip")
     path = write_session_zip(journal.path, target, stopped=True, signing_key=signing_key())
@@ -214,3 +205,81 @@ def remove_journal(path: Path) -> None:
         else:
             child.unlink()
     path.rmdir()
+
+
+class SessionSpanProcessor(SpanProcessor):
+    """Feeds a :class:`DevduckZipSpanExporter` every span as it starts and as it ends.
+
+    Live spans are read part-way by the journal's flush thread, so events of spans
+    that never end (a process killed mid-turn) still reach disk. Ended spans are
+    frozen on the ending thread (shallow copies), so processors that run after this
+    one cannot change what the session keeps.
+
+    The span handed on to the processors after this one (the application's exporters,
+    collectors) no longer carries snapshot payloads, nor devduck-otel's content unless
+    ``capture_content``: the session has them, nobody else needs them.
+
+    Args:
+        exporter: The session exporter.
+        capture_content: Leave content (``devduck.content``, GenAI messages, tool
+            arguments and results) on devduck-otel's spans for later processors.
+    """
+
+    def __init__(self, exporter: DevduckZipSpanExporter, *, capture_content: bool = False) -> None:
+        self.exporter = exporter
+        self.capture_content = capture_content
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        """Register the live span with the journal."""
+        self.exporter.journal.span_started(span)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """Queue the ended span, frozen as it is now; hand on a span without payloads."""
+        self.exporter.journal.span_ended(span)
+        hand_on(span, capture_content=self.capture_content)
+
+    def shutdown(self) -> None:
+        """Shut the exporter down (an exporter of its own session writes its ZIP)."""
+        self.exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Write everything received so far to the journal."""
+        return self.exporter.force_flush(timeout_millis)
+
+
+_CONTENT = frozenset(
+    {
+        F.DEVDUCK_CONTENT,
+        F.GEN_AI_TOOL_CALL_ARGUMENTS,
+        F.GEN_AI_TOOL_CALL_RESULT,
+        F.GEN_AI_INPUT_MESSAGES,
+        F.GEN_AI_OUTPUT_MESSAGES,
+        F.GEN_AI_SYSTEM_INSTRUCTIONS,
+        F.GEN_AI_TOOL_DEFINITIONS,
+    }
+)
+
+
+def hand_on(span: ReadableSpan, *, capture_content: bool) -> None:
+    """Strip devduck-otel's payloads from the span object later processors receive.
+
+    Only spans of devduck-otel's own tracer are touched; the SDK hands every
+    processor the same ``ReadableSpan``, a view made for ``on_end``, so the live
+    span and this exporter's frozen copy keep everything.
+    """
+    scope = span.instrumentation_scope
+    if scope is None or scope.name != OWN_SCOPE:
+        return
+    drop = set(F.SNAPSHOT_PAYLOAD) if capture_content else set(F.SNAPSHOT_PAYLOAD) | _CONTENT
+    attributes = span.attributes or {}
+    if not drop.isdisjoint(attributes):
+        span._attributes = {k: v for k, v in attributes.items() if k not in drop}
+    if any(not drop.isdisjoint(e.attributes or {}) for e in span.events):
+        span._events = tuple(
+            Event(
+                e.name,
+                {k: v for k, v in (e.attributes or {}).items() if k not in drop},
+                e.timestamp,
+            )
+            for e in span.events
+        )

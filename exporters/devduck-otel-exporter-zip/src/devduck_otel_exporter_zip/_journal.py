@@ -1,60 +1,66 @@
-"""The live journal: every event streams to disk while the agent runs.
+"""The live journal: what the exporter receives streams to disk while the agent runs.
 
-Flush policy: pending events are written and flushed to the OS by a background
-thread every ``flush_interval`` seconds (``DEVDUCK_FLUSH_INTERVAL``, default 0.2 s),
-inline when more than ``MAX_PENDING`` wait, before ``append_snapshot`` returns, and at
-export. A process killed with ``kill -9`` loses at most the events of the last
-interval; everything flushed before is recovered by ``recover_journal``.
+The journal is fed spans: live ones (registered when they start, read part-way by the
+flush thread, so that after ``kill -9`` the events of a span that never ended are still
+on disk) and ended ones (frozen copies). Everything else, the ``events.jsonl`` lines,
+the content-addressed messages, the snapshots and their blobs, is derived from those
+spans here, on the flush thread, every ``flush_interval`` seconds
+(``DEVDUCK_FLUSH_INTERVAL``, default 0.2 s), inline when ``MAX_PENDING`` spans wait,
+and whenever :meth:`SessionJournal.flush` is called (a snapshot does, before it returns).
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final
 
 import orjson
 from opentelemetry.sdk.trace import ReadableSpan
 
-from devduck_otel_exporter_zip._otlpjson import compact_span, resource_line
+from devduck_otel_exporter_zip import schema as F
+from devduck_otel_exporter_zip._derive import Line, encode_line, end_lines, event_line, start_lines
+from devduck_otel_exporter_zip._files import JournalFiles, write_json_atomic
+from devduck_otel_exporter_zip._records import SpanRecord
+from devduck_otel_exporter_zip._redacting import Redacting, SessionRedactor
+from devduck_otel_exporter_zip._snapshots import SnapshotStore
 
 logger = logging.getLogger("devduck_otel_exporter_zip")
 
-Redact = Callable[[bytes], bytes]
-
 MAX_PENDING: Final = 4096
-"""Pending events above which the appending thread flushes inline (bounds memory)."""
+"""Ended spans waiting above which the ending thread flushes inline (bounds memory)."""
 
-JOURNAL_SUFFIX: Final = ".journal"
-FILES: Final = ("events.jsonl", "spans.jsonl", "messages.jsonl", "snapshots.jsonl")
-
-
-def _hex_or_null(value: int | None, width: int) -> bytes:
-    if not value:
-        return b"null"
-    return b'"%0*x"' % (width, value)
+_journals: weakref.WeakSet[SessionJournal] = weakref.WeakSet()
 
 
-@functools.lru_cache(maxsize=1024)
-def _encoded(name: str) -> bytes:
-    """JSON-encode a layer or event type once (they repeat on every event)."""
-    return orjson.dumps(name)
-
-
-def write_json_atomic(path: Path, value: Any) -> None:
-    """Write ``value`` as indented JSON to ``path`` through a temp file and rename."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(orjson.dumps(value, option=orjson.OPT_INDENT_2))
-    os.replace(tmp, path)
+@dataclass(slots=True)
+class _Live:
+    span: ReadableSpan
+    call_done: bool = False
+    """Whether the span's ``tool.call`` line was derived already."""
+    events_done: int = 0
+    """Events already written, counted from the span's first event (dropped ones too)."""
 
 
 class SessionJournal:
-    """Append-only journal directory of one recording, safe from any thread."""
+    """Append-only journal directory of one recording, fed spans from any thread.
+
+    Args:
+        directory: The recordings folder; the journal is ``<session_id>.journal`` there.
+        session_id: The session's id.
+        metadata: What is known at start (``meta.json``).
+        redactor: Applied to every value before it reaches disk.
+        flush_interval: Seconds between background flushes.
+
+    Raises:
+        FileExistsError: A journal of that session id already exists there.
+    """
 
     def __init__(
         self,
@@ -62,29 +68,32 @@ class SessionJournal:
         session_id: str,
         metadata: dict[str, Any],
         *,
-        redact: Redact | None = None,
+        redactor: SessionRedactor | None = None,
         flush_interval: float = 0.2,
     ) -> None:
         self.session_id = session_id
-        self.path = Path(directory) / f"{session_id}{JOURNAL_SUFFIX}"
+        self.path = Path(directory) / f"{session_id}{F.JOURNAL_SUFFIX}"
         self.path.mkdir(parents=True, exist_ok=False)
-        (self.path / "blobs").mkdir()
+        (self.path / F.JOURNAL_BLOBS).mkdir()
         self.metadata = dict(metadata)
-        write_json_atomic(self.path / "meta.json", self.metadata)
-        self.redact: Redact | None = redact
-        self._files: dict[str, IO[bytes]] = {
-            name: open(self.path / name, "ab", buffering=1 << 16)  # noqa: SIM115 - kept open
-            for name in FILES
-        }
-        self._pending: list[bytes] = []
-        self._pending_spans: list[ReadableSpan] = []
+        write_json_atomic(self.path / F.JOURNAL_META, self.metadata)
+        self.redacting = Redacting(redactor)
+        self.files = JournalFiles(self.path)
+        self.snapshots = SnapshotStore(self.path, self.files, self.redacting)
+        self._ended: list[SpanRecord] = []
+        self._session_lines: list[Line] = [
+            _session_line("session.start", {"session_id": session_id})
+        ]
+        self._started_ns = self._session_lines[0].timestamp_ns
+        self._live: dict[int, _Live] = {}
         self._lock = threading.Lock()
         self._io_lock = threading.RLock()
-        self._seq = 0
-        self._since_snapshot = 0
-        self._message_rows: dict[bytes, tuple[int, bytes]] = {}
-        self._resources: dict[int, tuple[int, Any]] = {}
+        self._count = 0
         self._closed = False
+        self._forked = False
+        self.owner_pid = os.getpid()
+        self.before_flush: Callable[[], None] | None = None
+        """Called at the start of each flush (the recorder ends its carrier spans there)."""
         self.write_error: Exception | None = None
         """The first failure to write the journal (a full disk, say), or ``None``."""
         self._wake = threading.Event()
@@ -95,184 +104,119 @@ class SessionJournal:
             name=f"devduck-journal-{session_id}",
         )
         self._thread.start()
+        _journals.add(self)
 
     @property
     def total_events(self) -> int:
-        """Events appended so far."""
-        return self._seq
+        """Event lines written so far."""
+        return self._count
 
     @property
     def closed(self) -> bool:
-        """Whether the journal has been closed."""
+        """Whether the journal has been closed (or belongs to the parent of a fork)."""
         return self._closed
 
-    def append_event(
-        self,
-        timestamp_ns: int,
-        layer: str,
-        event_type: str,
-        data_json: bytes,
-        trace_id: int | None,
-        span_id: int | None,
-        parent_span_id: int | None,
-    ) -> None:
-        """Queue one event line; ``data_json`` is the event's data as JSON bytes."""
+    @property
+    def forked(self) -> bool:
+        """Whether this process is a fork of the one that owns the journal."""
+        return self._forked
+
+    def set_redactor(self, redactor: SessionRedactor | None) -> None:
+        """Redact everything written from now on with ``redactor``."""
+        self.redacting = Redacting(redactor)
+        self.snapshots.redacting = self.redacting
+
+    # -- feeding ----------------------------------------------------------------------
+
+    def span_started(self, span: ReadableSpan) -> None:
+        """Register a live span: its events are written while it runs."""
+        ctx = span.get_span_context()
+        if ctx is None or self._closed:
+            return
         with self._lock:
-            if self._closed:
-                return
-            self._seq += 1
-            self._since_snapshot += 1
-            self._pending.append(
-                b'{"timestamp_ns":%d,"layer":%b,"event_type":%b,"data":%b,"trace_id":%b,'
-                b'"span_id":%b,"parent_span_id":%b,"seq":%d}'
-                % (
-                    timestamp_ns,
-                    _encoded(layer),
-                    _encoded(event_type),
-                    data_json,
-                    _hex_or_null(trace_id, 32),
-                    _hex_or_null(span_id, 16),
-                    _hex_or_null(parent_span_id, 16),
-                    self._seq,
-                )
-            )
-            full = len(self._pending) >= MAX_PENDING
+            self._live[ctx.span_id] = _Live(span)
+
+    def span_ended(self, span: ReadableSpan) -> None:
+        """Queue an ended span, frozen as it is now."""
+        if self._closed:
+            return
+        record = SpanRecord.freeze(span)
+        with self._lock:
+            self._ended.append(record)
+            full = len(self._ended) >= MAX_PENDING
         if full:
             self.flush_or_report()
 
-    def append_span(self, span: ReadableSpan) -> None:
-        """Queue one ended span; it is encoded as OTLP JSON off the hot path."""
-        with self._lock:
-            if self._closed:
-                return
-            self._pending_spans.append(span)
-            full = len(self._pending_spans) >= MAX_PENDING
-        if full:
-            self.flush_or_report()
-
-    def append_snapshot(
-        self, record: dict[str, Any], messages: Sequence[bytes]
-    ) -> tuple[str, int, int]:
-        """Write a snapshot and its messages (content-addressed), then flush everything.
-
-        Args:
-            record: The snapshot record without its messages.
-            messages: Each message as compact JSON bytes.
-
-        Returns:
-            The snapshot's sha256 (hex), its size in bytes, and the number of events
-            recorded since the previous snapshot.
-        """
+    def mark_stopped(self) -> None:
+        """Queue the ``session.stop`` line (duration and event count) before closing."""
         with self._io_lock:
-            self._flush_locked()
-            digests, ranges, size = self._store_messages(messages)
+            self.flush()  # every line before it is counted
+            line = _session_line("session.stop", {})
+            data = {
+                "duration": round((line.timestamp_ns - self._started_ns) / 1e9, 6),
+                "events": self._count + 1,
+            }
             with self._lock:
-                since, self._since_snapshot = self._since_snapshot, 0
-            record = dict(record, agent_messages_ref=ranges, events_since_last=since)
-            core = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
-            if self.redact is not None:
-                core = self.redact(core)
-            digest = hashlib.sha256(core + b"".join(digests)).hexdigest()
-            size += len(core)
-            line = core[:-1] + b',"sha256":"%b","size":%d}' % (digest.encode(), size)
-            self._write("snapshots.jsonl", [line])
-            self._flush_files()
-        return digest, size, since
+                self._session_lines.append(line._replace(data=orjson.dumps(data)))
 
-    def _store_messages(
-        self, messages: Sequence[bytes]
-    ) -> tuple[list[bytes], list[list[int]], int]:
-        rows = self._message_rows
-        new = [m for m in dict.fromkeys(messages) if m not in rows]
-        if new:
-            self._add_rows(new)
-        digests: list[bytes] = []
-        ranges: list[list[int]] = []
-        size = 0
-        for message in messages:
-            row, digest = rows[message]
-            digests.append(digest)
-            size += len(message)
-            if ranges and ranges[-1][1] == row:
-                ranges[-1][1] = row + 1
-            else:
-                ranges.append([row, row + 1])
-        return digests, ranges, size
-
-    def _redacted(self, lines: list[bytes]) -> list[bytes]:
-        """Redact JSON lines: one pass over the batch, line by line only if it matched."""
-        if self.redact is None:
-            return lines
-        joined = b"[" + b",".join(lines) + b"]"
-        if self.redact(joined) == joined:
-            return lines
-        return [self.redact(line) for line in lines]
-
-    def _add_rows(self, new: list[bytes]) -> None:
-        redacted = self._redacted(new)
-        lines = []
-        for original, clean in zip(new, redacted, strict=True):
-            digest = hashlib.sha256(clean).digest()
-            self._message_rows[original] = (len(self._message_rows), digest)
-            lines.append(b'{"sha256":"%b","message":%b}' % (digest.hex().encode(), clean))
-        self._write("messages.jsonl", lines)
-
-    def write_blob(self, data: bytes) -> str:
-        """Store a binary blob by content and return its ZIP entry name."""
-        digest = hashlib.sha256(data).hexdigest()
-        path = self.path / "blobs" / f"{digest}.dill"
-        if not path.exists():
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
-        return f"blobs/{digest}.dill"
-
-    def update_metadata(self, **values: Any) -> None:
-        """Merge ``values`` into ``meta.json``."""
-        with self._io_lock:
-            self.metadata.update(values)
-            write_json_atomic(self.path / "meta.json", self.metadata)
+    # -- writing ----------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write and flush every pending event and span to disk."""
+        """Derive and write everything received so far, then flush the files."""
         with self._io_lock:
-            self._flush_locked()
-            self._flush_files()
+            if self._closed:
+                return
+            if self.before_flush is not None:
+                self.before_flush()
+            with self._lock:
+                ended, self._ended = self._ended, []
+                session_lines, self._session_lines = self._session_lines, []
+                live = {
+                    sid: state for sid, state in self._live.items() if state.span.end_time is None
+                }
+            lines: list[Line] = session_lines
+            spans: list[SpanRecord] = []
+            for record in ended:
+                ctx = record.span.get_span_context()
+                with self._lock:
+                    state = self._live.pop(ctx.span_id, None) if ctx else None
+                self._derive(record, state, lines)
+                spans.append(record)
+            for state in live.values():
+                self._derive(SpanRecord.freeze(state.span), state, lines)
+            self._write(lines, spans)
 
-    def _flush_locked(self) -> None:
-        with self._lock:
-            events, self._pending = self._pending, []
-            spans, self._pending_spans = self._pending_spans, []
-        if events:
-            self._write("events.jsonl", self._redacted(events))
+    def _derive(self, record: SpanRecord, state: _Live | None, out: list[Line]) -> None:
+        state = state or _Live(record.span)
+        if not state.call_done and (first_lines := start_lines(record)):
+            out.extend(first_lines)
+            state.call_done = True
+        first = record.dropped_events
+        for index, event in enumerate(record.events, start=first):
+            if index < state.events_done:
+                continue
+            line = event_line(record, event)
+            if line is not None:
+                if line.event_type == F.EVENT_SNAPSHOT:
+                    self.snapshots.store(record, event)
+                out.append(line)
+        state.events_done = max(state.events_done, first + len(record.events))
+        if record.ended:
+            out.extend(end_lines(record, started=state.call_done))
+
+    def _write(self, lines: list[Line], spans: list[SpanRecord]) -> None:
+        if lines:
+            lines = self.redacting.lines(lines)
+            self.files.append(F.JOURNAL_EVENTS, [encode_line(line) for line in lines])
+            self._count += len(lines)
         if spans:
-            self._write("spans.jsonl", self._span_lines(spans))
-
-    def _span_lines(self, spans: list[ReadableSpan]) -> list[bytes]:
-        lines = []
-        for span in spans:
-            known = self._resources.get(id(span.resource))
-            if known is None:
-                known = (len(self._resources), span.resource)
-                self._resources[id(span.resource)] = known
-                lines.append(resource_line(known[0], span))
-            lines.append(compact_span(span, known[0]))
-        return self._redacted(lines)
-
-    def _write(self, name: str, lines: list[bytes]) -> None:
-        if self._closed and not lines:
-            return
-        self._files[name].write(b"\n".join(lines) + b"\n")
-
-    def _flush_files(self) -> None:
-        for handle in self._files.values():
-            if not handle.closed:
-                handle.flush()
+            self.files.append(F.JOURNAL_SPANS, self.files.span_lines(spans, self.redacting))
+        self.files.flush()
 
     def _run(self, interval: float) -> None:
         while not self._closed:
             self._wake.wait(interval)
-            if self._closed:
+            if self._closed or self._forked:
                 return
             self.flush_or_report()
 
@@ -284,24 +228,27 @@ class SessionJournal:
             self.report_write_error(exc)
 
     def report_write_error(self, exc: Exception) -> None:
-        """Log a failure to write the journal (a full disk, say) once per journal.
-
-        The first failure is kept in :attr:`write_error`; later ones are logged at debug.
-        """
+        """Log a failure to write the journal once; later ones go to debug."""
         with self._lock:
             first = self.write_error is None
             if first:
                 self.write_error = exc
         if first:
             logger.error(
-                "devduck-otel: cannot write the journal %s (%s); events recorded from "
-                "now on may be lost, the agent goes on",
+                "devduck-otel: cannot write the journal %s (%s); what is recorded from now "
+                "on is kept in memory and written when the disk accepts it again",
                 self.path,
                 exc,
-                exc_info=exc,
             )
         else:
             logger.debug("devduck-otel: journal write failed again: %r", exc)
+
+    def update_metadata(self, **values: Any) -> None:
+        """Merge ``values`` into ``meta.json``."""
+        with self._io_lock:
+            self.metadata.update(values)
+            if not self._forked:
+                write_json_atomic(self.path / F.JOURNAL_META, self.metadata)
 
     def close(self) -> None:
         """Flush and close the journal files (idempotent).
@@ -314,20 +261,68 @@ class SessionJournal:
             if self._closed:
                 return
             try:
-                self._flush_locked()
-                self._flush_files()
+                self.flush()
             except Exception as exc:
                 error = exc
             self._closed = True
-            for handle in self._files.values():
-                try:
-                    if error is None:
-                        os.fsync(handle.fileno())
-                    handle.close()
-                except OSError as exc:
-                    error = error or exc
+            error = self.files.close(sync=error is None) or error
         self._wake.set()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout=5)
         if error is not None:
             raise error
+
+    def abandon(self) -> None:
+        """Close without writing, and stop the flush thread (the journal may be gone)."""
+        with self._io_lock:
+            self._closed = True
+            self.files.close(sync=False)
+        self._wake.set()
+        if threading.current_thread() is not self._thread and self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _forget_after_fork(self) -> None:
+        """In a forked child: the journal is the parent's; never write or remove it."""
+        self._forked = True
+        self._closed = True
+        self._ended = []
+        self._live = {}
+        self.files.forget()
+
+
+def _session_line(event_type: str, data: dict[str, Any]) -> Line:
+    """A session-level line, filed under no span (the journal itself knows these)."""
+    return Line(time.time_ns(), "agent", event_type, orjson.dumps(data), None, None, None)
+
+
+def _after_fork_in_child() -> None:
+    for journal in list(_journals):
+        journal._forget_after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def iter_lines(path: Path) -> Iterator[bytes]:
+    """Yield the complete lines of a journal file; a torn last line is skipped."""
+    if not path.exists():
+        return
+    with open(path, "rb") as handle:
+        for line in handle:
+            if not line.endswith(b"\n"):
+                logger.warning("devduck-otel: skipped a torn last line in %s", path)
+                return
+            line = line.rstrip(b"\n")
+            if line:
+                yield line
+
+
+def load_json_lines(path: Path) -> list[Any]:
+    """Parse a journal file of JSON lines; broken lines are skipped with a warning."""
+    out = []
+    for line in iter_lines(path):
+        try:
+            out.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            logger.warning("devduck-otel: skipped a broken line in %s", path)
+    return out

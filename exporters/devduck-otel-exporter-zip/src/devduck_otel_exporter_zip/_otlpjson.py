@@ -1,19 +1,26 @@
-"""ReadableSpan to OTLP JSON (the encoding the Collector's file exporter writes).
+"""Spans as OTLP JSON (the encoding the Collector's file exporter writes), both ways.
 
 Ids are lowercase hex, keys lowerCamelCase, 64-bit integers as strings, enums as
-numbers, as the OTLP/JSON specification says.
+numbers, as the OTLP/JSON specification says; NaN and the infinities are the strings
+``"NaN"``, ``"Infinity"`` and ``"-Infinity"``, as protobuf's JSON mapping writes doubles.
+This is the package's one OTLP JSON codec: the journal, the ZIP, the CLI and ``push``
+all go through it.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
 from opentelemetry.sdk.trace import ReadableSpan
 
+from devduck_otel_exporter_zip._records import SpanRecord
+
 _STATUS_CODES = {"UNSET": 0, "OK": 1, "ERROR": 2}
+_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 def any_value(value: Any) -> dict[str, Any]:
@@ -26,109 +33,128 @@ def any_value(value: Any) -> dict[str, Any]:
     if kind is int:
         return {"intValue": str(value)}
     if kind is float:
-        return {"doubleValue": value}
+        if math.isfinite(value):
+            return {"doubleValue": value}
+        return {
+            "doubleValue": "NaN"
+            if math.isnan(value)
+            else ("Infinity" if value > 0 else "-Infinity")
+        }
     if isinstance(value, (bytes, bytearray)):
         return {"bytesValue": base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, (list, tuple)) or (
-        isinstance(value, Sequence) and not isinstance(value, str)
-    ):
+    if isinstance(value, (list, tuple)):
         return {"arrayValue": {"values": [any_value(v) for v in value]}}
+    if isinstance(value, Mapping):
+        return {"kvlistValue": {"values": key_values(value)}}
     return {"stringValue": str(value)}
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray)):
-        return {"__bytes__": base64.b64encode(bytes(value)).decode("ascii")}
-    raise TypeError(type(value).__name__)
+def key_values(attributes: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Encode an attribute map as OTLP ``KeyValue`` objects."""
+    return [{"key": str(k), "value": any_value(v)} for k, v in attributes.items()]
 
 
-def compact_span(span: ReadableSpan, resource_index: int) -> bytes:
-    """Encode an ended span compactly (orjson, no per-attribute Python work).
+def decode_any_value(value: Mapping[str, Any]) -> Any:
+    """Decode an OTLP JSON ``AnyValue`` (arrays become tuples, as OTel attributes are)."""
+    if "stringValue" in value:
+        return value["stringValue"]
+    if "boolValue" in value:
+        return bool(value["boolValue"])
+    if "intValue" in value:
+        return int(value["intValue"])
+    if "doubleValue" in value:
+        raw = value["doubleValue"]
+        return _FLOATS[raw] if isinstance(raw, str) else float(raw)
+    if "bytesValue" in value:
+        return base64.b64decode(value["bytesValue"])
+    if "arrayValue" in value:
+        return tuple(decode_any_value(v) for v in value["arrayValue"].get("values", []))
+    if "kvlistValue" in value:
+        return decode_key_values(value["kvlistValue"].get("values", []))
+    return None
 
-    The journal stores this on the hot path; ``compact_to_otlp`` turns it into OTLP
-    JSON when the ZIP is written.
+
+def decode_key_values(items: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Decode OTLP JSON ``KeyValue`` objects into an attribute map."""
+    return {str(item.get("key")): decode_any_value(item.get("value") or {}) for item in items}
+
+
+def span_json(record: SpanRecord, attributes: Mapping[str, Any] | None = None) -> bytes:
+    """Encode an ended span as one OTLP JSON ``Span`` object.
+
+    Args:
+        record: The span as it ended.
+        attributes: Its attributes after redaction (default: ``record.attributes``).
     """
+    span = record.span
     ctx = span.get_span_context()
     assert ctx is not None  # an SDK span always has a context
     parent = span.parent
+    out: dict[str, Any] = {
+        "traceId": f"{ctx.trace_id:032x}",
+        "spanId": f"{ctx.span_id:016x}",
+        "parentSpanId": f"{parent.span_id:016x}" if parent is not None else "",
+        "name": record.name,
+        "kind": span.kind.value + 1,
+        "startTimeUnixNano": str(span.start_time or 0),
+        "endTimeUnixNano": str(record.end_time or span.start_time or 0),
+        "attributes": key_values(record.attributes if attributes is None else attributes),
+        "status": {"code": _STATUS_CODES.get(record.status.status_code.name, 0)},
+    }
+    if record.status.description:
+        out["status"]["message"] = record.status.description
+    if record.events:
+        out["events"] = [
+            {
+                "timeUnixNano": str(e.timestamp),
+                "name": e.name,
+                "attributes": key_values(e.attributes or {}),
+            }
+            for e in record.events
+        ]
+    if span.links:
+        out["links"] = [
+            {
+                "traceId": f"{link.context.trace_id:032x}",
+                "spanId": f"{link.context.span_id:016x}",
+                "attributes": key_values(link.attributes or {}),
+            }
+            for link in span.links
+        ]
+    if record.dropped_events:
+        out["droppedEventsCount"] = record.dropped_events
+    return orjson.dumps(out)
+
+
+def resource_json(span: ReadableSpan) -> bytes:
+    """Encode a span's resource as an OTLP JSON ``Resource``."""
+    return orjson.dumps({"attributes": key_values(span.resource.attributes)})
+
+
+def scope_json(span: ReadableSpan) -> bytes:
+    """Encode a span's instrumentation scope as an OTLP JSON ``InstrumentationScope``."""
     scope = span.instrumentation_scope
-    return orjson.dumps(
-        [
-            resource_index,
-            scope.name if scope else "",
-            scope.version if scope else None,
-            f"{ctx.trace_id:032x}",
-            f"{ctx.span_id:016x}",
-            f"{parent.span_id:016x}" if parent is not None else "",
-            span.name,
-            span.kind.value + 1,
-            span.start_time or 0,
-            span.end_time or span.start_time or 0,
-            dict(span.attributes or {}),
-            [[e.name, e.timestamp, dict(e.attributes or {})] for e in span.events],
-            [
-                [
-                    f"{link.context.trace_id:032x}",
-                    f"{link.context.span_id:016x}",
-                    dict(link.attributes or {}),
-                ]
-                for link in span.links
-            ],
-            _STATUS_CODES.get(span.status.status_code.name, 0),
-            span.status.description,
-        ],
-        default=_plain,
-        option=orjson.OPT_PASSTHROUGH_SUBCLASS,
+    out: dict[str, Any] = {"name": scope.name if scope else ""}
+    if scope is not None and scope.version:
+        out["version"] = scope.version
+    return orjson.dumps(out)
+
+
+def request_json(resource: bytes, scope: bytes, spans: list[bytes]) -> bytes:
+    """Join encoded spans of one resource and scope into an ``ExportTraceServiceRequest``."""
+    return b'{"resourceSpans":[{"resource":%b,"scopeSpans":[{"scope":%b,"spans":[%b]}]}]}' % (
+        resource,
+        scope,
+        b",".join(spans),
     )
 
 
-def _attr_value(value: Any) -> Any:
-    if isinstance(value, dict) and "__bytes__" in value:
-        return base64.b64decode(value["__bytes__"])
-    return value
-
-
-def _kvs(attributes: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"key": k, "value": any_value(_attr_value(v))} for k, v in attributes.items()]
-
-
-def compact_to_otlp(row: list[Any]) -> tuple[int, dict[str, Any], dict[str, Any]]:
-    """Turn a ``compact_span`` row into ``(resource_index, scope, span)`` OTLP JSON."""
-    (resource, scope_name, scope_version, trace_id, span_id, parent_id, name, kind, start, end,
-     attributes, events, links, status_code, status_message) = row  # fmt: skip
-    span: dict[str, Any] = {
-        "traceId": trace_id,
-        "spanId": span_id,
-        "parentSpanId": parent_id,
-        "name": name,
-        "kind": kind,
-        "startTimeUnixNano": str(start),
-        "endTimeUnixNano": str(end),
-        "attributes": _kvs(attributes),
-        "status": {"code": status_code},
-    }
-    if status_message:
-        span["status"]["message"] = status_message
-    if events:
-        span["events"] = [
-            {"timeUnixNano": str(ts), "name": ev_name, "attributes": _kvs(attrs)}
-            for ev_name, ts, attrs in events
-        ]
-    if links:
-        span["links"] = [
-            {"traceId": tid, "spanId": sid, "attributes": _kvs(attrs)} for tid, sid, attrs in links
-        ]
-    scope: dict[str, Any] = {"name": scope_name}
-    if scope_version:
-        scope["version"] = scope_version
-    return resource, scope, span
-
-
-def resource_line(index: int, span: ReadableSpan) -> bytes:
-    """Encode the span's resource once, as the journal line that defines ``index``."""
-    attrs = {k: _plain_attr(v) for k, v in span.resource.attributes.items()}
-    return orjson.dumps({"resource": index, "attributes": _kvs(attrs)})
-
-
-def _plain_attr(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
+def iter_request_spans(
+    request: Mapping[str, Any],
+) -> Iterable[tuple[dict[str, Any], dict[str, Any]]]:
+    """Yield ``(resource, span)`` pairs of a decoded ``ExportTraceServiceRequest``."""
+    for resource_spans in request.get("resourceSpans") or []:
+        resource = resource_spans.get("resource") or {}
+        for scope_spans in resource_spans.get("scopeSpans") or []:
+            for span in scope_spans.get("spans") or []:
+                yield resource, span

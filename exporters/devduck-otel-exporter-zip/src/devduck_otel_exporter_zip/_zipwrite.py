@@ -7,7 +7,6 @@ path and the previous ZIP there survives.
 
 from __future__ import annotations
 
-import heapq
 import hmac
 import logging
 import os
@@ -23,18 +22,16 @@ from typing import IO, Any, Final
 import dill
 import orjson
 
-from devduck_otel_exporter_zip._otlpjson import compact_to_otlp
+from devduck_otel_exporter_zip import schema as F
+from devduck_otel_exporter_zip._journal import iter_lines, load_json_lines
+from devduck_otel_exporter_zip._ordering import numbered, ordered_lines
+from devduck_otel_exporter_zip._otlpjson import request_json
 from devduck_otel_exporter_zip.version import __version__
 
 logger = logging.getLogger("devduck_otel_exporter_zip")
 
-FORMAT_NAME: Final = "devduck-otel-session"
-FORMAT_VERSION: Final = 1
-REORDER_WINDOW: Final = 8192
-"""Events are re-ordered by time within this many lines (threads append out of order)."""
 SPANS_PER_LINE: Final = 512
-SPANS_ENTRY: Final = "spans.otlp.jsonl"
-"""The ZIP entry holding the spans as OTLP JSON, one request a line (file exporter format)."""
+_SNAPSHOT_TYPE = b'"event_type":"snapshot.created"'
 
 
 def base_metadata(session_id: str, start: datetime) -> dict[str, Any]:
@@ -47,81 +44,60 @@ def base_metadata(session_id: str, start: datetime) -> dict[str, Any]:
         "platform": platform.platform(),
         "python_version": sys.version.split()[0],
         "serializer": "json+dill",
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format": F.FORMAT_NAME,
+        "format_version": F.FORMAT_VERSION,
         "messages_storage": "content-addressed",
         "devduck_otel_version": __version__,
         "pid": os.getpid(),
     }
 
 
-def iter_lines(path: Path) -> Iterator[bytes]:
-    """Yield the complete lines of a journal file; a torn last line is skipped."""
-    if not path.exists():
-        return
-    with open(path, "rb") as handle:
-        for line in handle:
-            if not line.endswith(b"\n"):
-                logger.warning("devduck-otel: skipped a torn last line in %s", path)
-                return
-            line = line.rstrip(b"\n")
-            if line:
-                yield line
-
-
-def _timestamp(line: bytes) -> int:
-    start = line.find(b":") + 1
-    end = line.find(b",", start)
-    try:
-        return int(line[start:end])
-    except ValueError:
-        return 0
-
-
-def ordered_events(path: Path) -> Iterator[bytes]:
-    """Yield event lines in time order (stable), using a bounded re-order window."""
-    heap: list[tuple[int, int, bytes]] = []
-    for index, line in enumerate(iter_lines(path)):
-        heapq.heappush(heap, (_timestamp(line), index, line))
-        if len(heap) > REORDER_WINDOW:
-            yield heapq.heappop(heap)[2]
-    while heap:
-        yield heapq.heappop(heap)[2]
-
-
 def otlp_span_requests(path: Path) -> Iterator[bytes]:
     """Yield a journal's ``spans.jsonl`` as OTLP JSON ``ExportTraceServiceRequest`` lines."""
-    resources: dict[int, Any] = {}
-    batch: list[dict[str, Any]] = []
-    key: tuple[int, str, str | None] | None = None
-    scope: Any = None
+    resources: dict[bytes, bytes] = {}
+    scopes: dict[bytes, bytes] = {}
+    batch: list[bytes] = []
+    key: tuple[bytes, bytes] | None = None
     for line in iter_lines(path):
-        try:
-            item = orjson.loads(line)
-        except orjson.JSONDecodeError:
+        head, _, rest = line.partition(b" ")
+        if head in (b"R", b"S"):
+            index, _, value = rest.partition(b" ")
+            (resources if head == b"R" else scopes)[index] = value
             continue
-        if isinstance(item, dict):
-            resources[item["resource"]] = {"attributes": item["attributes"]}
-            continue
-        resource, item_scope, span = compact_to_otlp(item)
-        item_key = (resource, item_scope["name"], item_scope.get("version"))
+        scope, _, span = rest.partition(b" ")
+        item_key = (head, scope)
         if batch and key is not None and (item_key != key or len(batch) >= SPANS_PER_LINE):
-            yield _request(resources.get(key[0], {}), scope, batch)
+            yield request_json(resources.get(key[0], b"{}"), scopes.get(key[1], b"{}"), batch)
             batch = []
-        key, scope = item_key, item_scope
+        key = item_key
         batch.append(span)
     if batch and key is not None:
-        yield _request(resources.get(key[0], {}), scope, batch)
+        yield request_json(resources.get(key[0], b"{}"), scopes.get(key[1], b"{}"), batch)
 
 
-def _request(resource: Any, scope: Any, spans: list[dict[str, Any]]) -> bytes:
-    return orjson.dumps(
-        {
-            "resourceSpans": [
-                {"resource": resource, "scopeSpans": [{"scope": scope, "spans": spans}]}
-            ]
-        }
-    )
+class _EventCounter:
+    """Counts events between snapshots while ``events.jsonl`` streams out."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.since: dict[int, int] = {}
+        self._last = 0
+
+    def watch(self, lines: Iterator[bytes]) -> Iterator[bytes]:
+        for line in lines:
+            self.total += 1
+            if _SNAPSHOT_TYPE in line:
+                self._snapshot(line)
+            yield line
+
+    def _snapshot(self, line: bytes) -> None:
+        try:
+            data = orjson.loads(line).get("data") or {}
+            snapshot_id = int(data["snapshot_id"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+            return
+        self.since[snapshot_id] = self.total - self._last
+        self._last = self.total
 
 
 def _write_stream(
@@ -152,16 +128,6 @@ def _put(out: IO[bytes], data: bytes, mac: hmac.HMAC | None) -> None:
     out.write(data)
     if mac is not None:
         mac.update(data)
-
-
-def _load_json_lines(path: Path) -> list[Any]:
-    out = []
-    for line in iter_lines(path):
-        try:
-            out.append(orjson.loads(line))
-        except orjson.JSONDecodeError:
-            logger.warning("devduck-otel: skipped a broken line in %s", path)
-    return out
 
 
 def finish_metadata(
@@ -206,7 +172,7 @@ def write_session_zip(
     output_path = Path(output_path)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = output_path.with_name(f".{output_path.name}.{os.getpid()}.tmp")
-    meta = orjson.loads((journal_dir / "meta.json").read_bytes())
+    meta = orjson.loads((journal_dir / F.JOURNAL_META).read_bytes())
     try:
         with open(tmp, "wb") as raw:
             _write_entries(raw, journal_dir, meta, stopped=stopped, signing_key=signing_key)
@@ -219,6 +185,14 @@ def write_session_zip(
     return output_path
 
 
+def _snapshot_records(journal_dir: Path, counter: _EventCounter) -> list[dict[str, Any]]:
+    records = [s for s in load_json_lines(journal_dir / F.JOURNAL_SNAPSHOTS) if isinstance(s, dict)]
+    for snap in records:
+        sid = snap.get("snapshot_id")
+        snap["events_since_last"] = counter.since.get(sid, 0) if isinstance(sid, int) else 0
+    return records
+
+
 def _write_entries(
     raw: IO[bytes],
     journal_dir: Path,
@@ -228,29 +202,32 @@ def _write_entries(
     signing_key: bytes | None,
 ) -> None:
     signatures: dict[str, str] = {}
+    counter = _EventCounter()
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        events = _write_stream(zf, "events.jsonl", ordered_events(journal_dir / "events.jsonl"))
-        snapshots = _load_json_lines(journal_dir / "snapshots.jsonl")
+        events = counter.watch(numbered(ordered_lines(journal_dir / F.JOURNAL_EVENTS)))
+        total = _write_stream(zf, F.EVENTS_ENTRY, events)
+        snapshots = _snapshot_records(journal_dir, counter)
         snapshots_json = orjson.dumps(snapshots, option=orjson.OPT_INDENT_2)
-        zf.writestr("snapshots.json", snapshots_json)
-        signatures["snapshots.json"] = _sign(signing_key, snapshots_json)
-        final = finish_metadata(meta, events, len(snapshots), stopped=stopped)
-        zf.writestr("metadata.json", orjson.dumps(final, option=orjson.OPT_INDENT_2))
-        messages = [row.get("message") for row in _load_json_lines(journal_dir / "messages.jsonl")]
+        zf.writestr(F.SNAPSHOTS_ENTRY, snapshots_json)
+        signatures[F.SNAPSHOTS_ENTRY] = _sign(signing_key, snapshots_json)
+        final = finish_metadata(meta, total, len(snapshots), stopped=stopped)
+        zf.writestr(F.METADATA_ENTRY, orjson.dumps(final, option=orjson.OPT_INDENT_2))
+        rows = load_json_lines(journal_dir / F.JOURNAL_MESSAGES)
+        messages = [row.get("message") if isinstance(row, dict) else None for row in rows]
         pickled = dill.dumps({"metadata": final, "snapshots": snapshots, "messages": messages})
-        zf.writestr("session.pkl", pickled)
-        signatures["session.pkl"] = _sign(signing_key, pickled)
+        zf.writestr(F.PICKLE_ENTRY, pickled)
+        signatures[F.PICKLE_ENTRY] = _sign(signing_key, pickled)
         mac = hmac.new(signing_key, digestmod="sha256") if signing_key else None
-        _write_stream(zf, "messages.jsonl", iter_lines(journal_dir / "messages.jsonl"), mac)
-        signatures["messages.jsonl"] = mac.hexdigest() if mac is not None else ""
-        _write_stream(zf, SPANS_ENTRY, otlp_span_requests(journal_dir / "spans.jsonl"))
-        for blob in sorted((journal_dir / "blobs").glob("*.dill")):
+        _write_stream(zf, F.MESSAGES_ENTRY, iter_lines(journal_dir / F.JOURNAL_MESSAGES), mac)
+        signatures[F.MESSAGES_ENTRY] = mac.hexdigest() if mac is not None else ""
+        _write_stream(zf, F.SPANS_ENTRY, otlp_span_requests(journal_dir / F.JOURNAL_SPANS))
+        for blob in sorted((journal_dir / F.JOURNAL_BLOBS).glob("*.dill")):
             data = blob.read_bytes()
-            zf.writestr(f"blobs/{blob.name}", data)
-            signatures[f"blobs/{blob.name}"] = _sign(signing_key, data)
+            zf.writestr(f"{F.BLOBS_PREFIX}{blob.name}", data)
+            signatures[f"{F.BLOBS_PREFIX}{blob.name}"] = _sign(signing_key, data)
         if signing_key:
             zf.writestr(
-                "signatures.json",
+                F.SIGNATURES_ENTRY,
                 orjson.dumps({"algorithm": "hmac-sha256", "entries": signatures}),
             )
 

@@ -1,0 +1,234 @@
+"""From spans to session events: the one place where ``events.jsonl`` lines are made.
+
+A span event that carries ``devduck.event_type`` becomes a line of that type, its data
+the event's ``devduck.content``. Operation spans become lines of their own, from the
+OpenTelemetry GenAI conventions (and OpenInference's, and HTTP's), whoever made them:
+``execute_tool`` gives ``tool.call`` and ``tool.result``, ``chat`` gives ``model.call``,
+an HTTP client span gives ``http.<method>``. A type recorded explicitly on a span (an
+integration's own ``tool.call`` event, say) is never derived a second time.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple
+
+import orjson
+from opentelemetry.sdk.trace import Event
+from opentelemetry.trace import SpanKind, StatusCode
+
+from devduck_otel_exporter_zip import schema as F
+from devduck_otel_exporter_zip._records import SpanRecord, as_list, attribute_text, hex_id
+
+OWN_SCOPE = "devduck_otel"
+
+
+class Line(NamedTuple):
+    """One ``events.jsonl`` line before it is numbered (``seq`` is given in time order)."""
+
+    timestamp_ns: int
+    layer: str
+    event_type: str
+    data: bytes
+    trace_id: str | None
+    span_id: str | None
+    parent_span_id: str | None
+
+
+@functools.lru_cache(maxsize=1024)
+def _json_name(name: str) -> bytes:
+    return orjson.dumps(name)
+
+
+def encode_line(line: Line, seq: int | None = None) -> bytes:
+    """Encode a line as the ZIP stores it (keys in the documented order)."""
+    tail = b"}" if seq is None else b',"seq":%d}' % seq
+    return (
+        b'{"timestamp_ns":%d,"layer":%b,"event_type":%b,"data":%b,"trace_id":%b,'
+        b'"span_id":%b,"parent_span_id":%b%b'
+        % (
+            line.timestamp_ns,
+            _json_name(line.layer),
+            _json_name(line.event_type),
+            line.data,
+            _json_id(line.trace_id),
+            _json_id(line.span_id),
+            _json_id(line.parent_span_id),
+            tail,
+        )
+    )
+
+
+def _json_id(value: str | None) -> bytes:
+    return b"null" if value is None else b'"%b"' % value.encode()
+
+
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
+
+
+def _json_value(text: Any) -> Any:
+    """A JSON-string attribute as its value; a string that is not JSON stays a string."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+
+
+def span_ids(record: SpanRecord) -> tuple[str | None, str | None, str | None]:
+    """Return the trace, span and parent ids an event of ``record`` is filed under."""
+    ctx = record.span.get_span_context()
+    parent = record.span.parent
+    trace_id = hex_id(ctx.trace_id, 32) if ctx else None
+    span_id = hex_id(ctx.span_id, 16) if ctx else None
+    parent_id = hex_id(parent.span_id, 16) if parent is not None else None
+    if record.is_carrier:  # the events belong to the carrier's parent, or to no span
+        owner = record.attributes.get(F.DEVDUCK_OWNER_PARENT) or None
+        return (trace_id, parent_id, owner) if parent_id else (None, None, None)
+    return trace_id, span_id, parent_id
+
+
+def event_line(record: SpanRecord, event: Event) -> Line | None:
+    """The line of one span event that carries ``devduck.event_type`` (else ``None``)."""
+    attrs = event.attributes or {}
+    event_type = attrs.get(F.DEVDUCK_EVENT_TYPE)
+    if not isinstance(event_type, str):
+        return None
+    layer = attrs.get(F.DEVDUCK_LAYER)
+    content = attrs.get(F.DEVDUCK_CONTENT)
+    if isinstance(content, str) and content:
+        data = content.encode("utf-8", "surrogatepass")
+        try:
+            orjson.loads(data)  # a producer's truncated or broken content stays readable
+        except orjson.JSONDecodeError:
+            data = _dumps({"unreadable_content": content})
+    else:
+        data = b"{}"
+    return Line(event.timestamp, str(layer or "agent"), event_type, data, *span_ids(record))
+
+
+def start_lines(record: SpanRecord) -> list[Line]:
+    """Lines known when the span starts: a tool call whose arguments are set at start."""
+    if record.operation != F.OP_EXECUTE_TOOL or "tool.call" in record.explicit_types():
+        return []
+    if F.GEN_AI_TOOL_CALL_ARGUMENTS not in record.attributes:
+        return []
+    return [_tool_call(record)]
+
+
+def end_lines(record: SpanRecord, *, started: bool) -> list[Line]:
+    """Lines known when the span has ended (``started``: start lines were already made)."""
+    explicit = record.explicit_types()
+    op = record.operation
+    lines: list[Line] = []
+    if op == F.OP_EXECUTE_TOOL:
+        if not started and "tool.call" not in explicit:
+            lines.append(_tool_call(record))
+        if "tool.result" not in explicit:
+            lines.append(_tool_result(record))
+    elif op in F.MODEL_OPERATIONS and "model.call" not in explicit:
+        lines.append(_model_call(record))
+    elif (http := _http(record)) is not None:
+        lines.append(http)
+    return lines
+
+
+def _layer(record: SpanRecord, default: str) -> str:
+    layer = record.attributes.get(F.DEVDUCK_LAYER)
+    return layer if isinstance(layer, str) else default
+
+
+def _tool_name(record: SpanRecord) -> str:
+    name = attribute_text(record.attributes, F.GEN_AI_TOOL_NAME, F.OI_TOOL_NAME)
+    return name or record.name.removeprefix("execute_tool ").strip()
+
+
+def _tool_call(record: SpanRecord) -> Line:
+    attrs = record.attributes
+    raw = attrs.get(F.GEN_AI_TOOL_CALL_ARGUMENTS, attrs.get(F.OI_INPUT_VALUE))
+    data = {
+        "name": _tool_name(record),
+        "args": _json_value(raw) if raw is not None else {},
+        "call_id": attrs.get(F.GEN_AI_TOOL_CALL_ID),
+    }
+    ts = record.span.start_time or 0
+    return Line(ts, _layer(record, "tool"), "tool.call", _dumps(data), *span_ids(record))
+
+
+def _duration_ms(record: SpanRecord) -> float:
+    return round(((record.end_time or 0) - (record.span.start_time or 0)) / 1e6, 3)
+
+
+def _error(record: SpanRecord) -> str | None:
+    if record.status.status_code is not StatusCode.ERROR:
+        return None
+    return record.status.description or str(record.attributes.get(F.ERROR_TYPE) or "error")
+
+
+def preview(value: Any) -> str:
+    """A short text of a value, as devduck's ``result_preview`` / ``content_preview``."""
+    text = value if isinstance(value, str) else _dumps(value).decode("utf-8", "replace")
+    return text[: F.PREVIEW_CHARS]
+
+
+def _tool_result(record: SpanRecord) -> Line:
+    attrs = record.attributes
+    raw = attrs.get(F.GEN_AI_TOOL_CALL_RESULT, attrs.get(F.OI_OUTPUT_VALUE))
+    result = _json_value(raw)
+    error = _error(record)
+    data: dict[str, Any] = {
+        "name": _tool_name(record),
+        "result": result,
+        "result_preview": preview(result) if error is None and result is not None else "",
+        "duration_ms": _duration_ms(record),
+        "call_id": attrs.get(F.GEN_AI_TOOL_CALL_ID),
+    }
+    if error is not None:
+        data["error"] = error
+    ts = record.end_time or 0
+    return Line(ts, _layer(record, "tool"), "tool.result", _dumps(data), *span_ids(record))
+
+
+def _model_call(record: SpanRecord) -> Line:
+    attrs = record.attributes
+    data: dict[str, Any] = {
+        "name": attribute_text(attrs, F.GEN_AI_REQUEST_MODEL, F.OI_MODEL_NAME),
+        "request": {
+            "messages": _json_value(attrs.get(F.GEN_AI_INPUT_MESSAGES)),
+            "system_prompt": _json_value(attrs.get(F.GEN_AI_SYSTEM_INSTRUCTIONS)),
+            "tools": _json_value(attrs.get(F.GEN_AI_TOOL_DEFINITIONS)),
+            "model": attribute_text(attrs, F.GEN_AI_REQUEST_MODEL, F.OI_MODEL_NAME),
+        },
+        "response": {
+            "content": _json_value(attrs.get(F.GEN_AI_OUTPUT_MESSAGES)),
+            "stop_reason": (as_list(attrs.get(F.GEN_AI_RESPONSE_FINISH_REASONS)) or [None])[0],
+            "usage": {
+                "input_tokens": attrs.get(F.GEN_AI_USAGE_INPUT_TOKENS),
+                "output_tokens": attrs.get(F.GEN_AI_USAGE_OUTPUT_TOKENS),
+            },
+        },
+        "error": _error(record),
+        "duration_ms": _duration_ms(record),
+    }
+    ts = record.end_time or 0
+    return Line(ts, _layer(record, "agent"), "model.call", _dumps(data), *span_ids(record))
+
+
+def _http(record: SpanRecord) -> Line | None:
+    attrs = record.attributes
+    method = attrs.get("http.request.method") or attrs.get("http.method")
+    if record.span.kind is not SpanKind.CLIENT or not method:
+        return None
+    data: dict[str, Any] = {
+        "url": attrs.get("url.full") or attrs.get("http.url"),
+        "method": str(method).upper(),
+        "status_code": attrs.get("http.response.status_code") or attrs.get("http.status_code"),
+        "duration_ms": _duration_ms(record),
+    }
+    if record.status.status_code is StatusCode.ERROR:
+        data["error"] = record.status.description or attrs.get(F.ERROR_TYPE)
+    ts = record.end_time or 0
+    event_type = f"http.{str(method).lower()}"
+    return Line(ts, _layer(record, "sys"), event_type, _dumps(data), *span_ids(record))

@@ -1,0 +1,122 @@
+"""The journal's files: appends that never leave a torn line, and the span lines.
+
+A write that fails (a full disk) is cut back to the last whole line and kept in
+memory; the next flush writes it again, so a disk that fills and frees loses nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from devduck_otel_exporter_zip import schema as F
+from devduck_otel_exporter_zip._otlpjson import resource_json, scope_json
+from devduck_otel_exporter_zip._records import SpanRecord
+
+if TYPE_CHECKING:
+    from devduck_otel_exporter_zip._redacting import Redacting
+
+logger = logging.getLogger("devduck_otel_exporter_zip")
+
+
+def write_json_atomic(path: Path, value: Any) -> None:
+    """Write ``value`` as indented JSON to ``path`` through a temp file and rename."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(orjson.dumps(value, option=orjson.OPT_INDENT_2))
+    os.replace(tmp, path)
+
+
+class JournalFiles:
+    """The append-only files of one journal directory (unbuffered, whole lines only)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fds: dict[str, int] = {
+            name: os.open(path / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            for name in F.JOURNAL_FILES
+        }
+        self._waiting: dict[str, list[bytes]] = {name: [] for name in F.JOURNAL_FILES}
+        self._resources: dict[int, int] = {}
+        self._scopes: dict[tuple[str, str | None], int] = {}
+
+    def append(self, name: str, lines: list[bytes]) -> None:
+        """Queue whole lines for ``name``; :meth:`flush` writes them."""
+        self._waiting[name].extend(lines)
+
+    def flush(self) -> None:
+        """Write every queued line; on failure cut the file back and keep the lines."""
+        for name, lines in self._waiting.items():
+            if lines:
+                self._write(name, lines)
+
+    def _write(self, name: str, lines: list[bytes]) -> None:
+        fd = self._fds.get(name)
+        if fd is None:
+            return
+        data = b"\n".join(lines) + b"\n"
+        start = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError:
+            try:
+                os.ftruncate(fd, start)
+            except OSError as exc:  # the line stays torn: recovery skips a torn last line
+                logger.debug("devduck-otel: could not cut back %s: %r", name, exc)
+            raise
+        lines.clear()
+
+    def span_lines(self, spans: list[SpanRecord], redacting: Redacting) -> list[bytes]:
+        """Encode ended spans as journal lines: ``<resource> <scope> <OTLP JSON span>``.
+
+        A resource or scope is written once, as ``R <n> <json>`` or ``S <n> <json>``.
+        """
+        out: list[bytes] = []
+        for record in spans:
+            span = record.span
+            resource = self._resources.get(id(span.resource))
+            if resource is None:
+                resource = self._resources[id(span.resource)] = len(self._resources)
+                out.append(b"R %d %b" % (resource, redacting.resource(resource_json(span))))
+            scope_key = (
+                span.instrumentation_scope.name if span.instrumentation_scope else "",
+                span.instrumentation_scope.version if span.instrumentation_scope else None,
+            )
+            scope = self._scopes.get(scope_key)
+            if scope is None:
+                scope = self._scopes[scope_key] = len(self._scopes)
+                out.append(b"S %d %b" % (scope, scope_json(span)))
+            out.append(b"%d %d %b" % (resource, scope, redacting.span_bytes(record)))
+        return out
+
+    def close(self, *, sync: bool) -> Exception | None:
+        """Write what waits, fsync (when ``sync``) and close; return the first error."""
+        error: Exception | None = None
+        if sync:
+            try:
+                self.flush()
+            except OSError as exc:
+                error = exc
+        for fd in self._fds.values():
+            try:
+                if sync and error is None:
+                    os.fsync(fd)
+                os.close(fd)
+            except OSError as exc:
+                error = error or exc
+        self._fds = {}
+        return error
+
+    def forget(self) -> None:
+        """Drop what waits and close the descriptors without writing (after a fork)."""
+        self._waiting = {name: [] for name in F.JOURNAL_FILES}
+        for fd in self._fds.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds = {}

@@ -1,0 +1,101 @@
+"""A span as the exporter keeps it: frozen when it ends, or read live while it runs.
+
+OpenTelemetry hands the same ``Span`` object to every processor, and some processors
+rewrite it after it ended (OpenInference drops ``gen_ai.*`` events and attributes in
+place). :meth:`SpanRecord.freeze` copies what can change, so the session keeps the span
+as it was when it ended, whatever runs after us.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.trace import Status
+
+from devduck_otel_exporter_zip import schema as F
+
+
+@dataclass(slots=True, eq=False)
+class SpanRecord:
+    """One span's data; ``ended`` is false for a live span read part-way.
+
+    Attributes:
+        span: The SDK span (ids, kind, resource, scope, links, start time).
+        name: The span's name when it was read.
+        attributes: A copy of its attributes.
+        events: A copy of its events.
+        dropped_events: Events the SDK dropped before ``events[0]`` (limits).
+        status: Its status when it was read.
+        end_time: Its end time, or ``None`` while it runs.
+    """
+
+    span: ReadableSpan
+    name: str
+    attributes: dict[str, Any]
+    events: tuple[Event, ...]
+    dropped_events: int
+    status: Status
+    end_time: int | None
+
+    @classmethod
+    def freeze(cls, span: ReadableSpan) -> SpanRecord:
+        """Copy what a later processor could change (cheap: shallow copies)."""
+        return cls(
+            span,
+            span.name,
+            dict(span.attributes or {}),
+            tuple(span.events),
+            span.dropped_events,
+            span.status,
+            span.end_time,
+        )
+
+    @property
+    def ended(self) -> bool:
+        """Whether the span had ended when it was read."""
+        return self.end_time is not None
+
+    @property
+    def operation(self) -> str | None:
+        """The GenAI operation name (or an OpenInference span kind mapped to one)."""
+        op = self.attributes.get(F.GEN_AI_OPERATION_NAME)
+        if isinstance(op, str):
+            return op
+        kind = self.attributes.get(F.OI_SPAN_KIND)
+        return {"TOOL": F.OP_EXECUTE_TOOL, "LLM": "chat", "AGENT": F.OP_INVOKE_AGENT}.get(str(kind))
+
+    @property
+    def is_carrier(self) -> bool:
+        """Whether this is an event-carrier span whose events belong to its parent."""
+        return bool(self.attributes.get(F.DEVDUCK_DETACHED))
+
+    def explicit_types(self) -> set[str]:
+        """Event types recorded explicitly on the span (those are never derived again)."""
+        found = {
+            str(t) for e in self.events if (t := (e.attributes or {}).get(F.DEVDUCK_EVENT_TYPE))
+        }
+        return found.union(map(str, as_list(self.attributes.get(F.DEVDUCK_CARRIED_TYPES))))
+
+
+def hex_id(value: int | None, width: int) -> str | None:
+    """Return an OTel id as lowercase hex, or ``None`` for no id."""
+    return f"{value:0{width}x}" if value else None
+
+
+def attribute_text(attributes: Mapping[str, Any], *names: str) -> str | None:
+    """Return the first of ``names`` that holds a string."""
+    for name in names:
+        value = attributes.get(name)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def as_list(value: Any) -> list[Any]:
+    """Return a sequence attribute as a list (a string is not a sequence here)."""
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return list(value)
+    return []

@@ -1,0 +1,105 @@
+"""Snapshots from ``snapshot.created`` span events: messages stored once, blobs by digest.
+
+The event carries the snapshot record (``devduck.snapshot.record``), its messages one
+JSON document each (``devduck.snapshot.messages``), and non-JSON state as a base64 dill
+blob (``devduck.snapshot.blob``). Each distinct message is written once to
+``messages.jsonl``; a snapshot refers to its messages by row ranges.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from opentelemetry.sdk.trace import Event
+
+from devduck_otel_exporter_zip import schema as F
+from devduck_otel_exporter_zip._derive import span_ids
+from devduck_otel_exporter_zip._records import SpanRecord, as_list
+
+if TYPE_CHECKING:
+    from devduck_otel_exporter_zip._files import JournalFiles
+    from devduck_otel_exporter_zip._redacting import Redacting
+
+logger = logging.getLogger("devduck_otel_exporter_zip")
+
+
+class SnapshotStore:
+    """Writes snapshot records, their messages and blobs into a journal."""
+
+    def __init__(self, path: Path, files: JournalFiles, redacting: Redacting) -> None:
+        self.path = path
+        self.files = files
+        self.redacting = redacting
+        self._rows: dict[str, int] = {}
+        self.count = 0
+
+    def store(self, record: SpanRecord, event: Event) -> None:
+        """Write the snapshot an event carries (an event without a record is skipped)."""
+        attrs = event.attributes or {}
+        raw = attrs.get(F.DEVDUCK_SNAPSHOT_RECORD)
+        if not isinstance(raw, str):
+            return
+        try:
+            snap = orjson.loads(self.redacting.json_text(raw))
+        except orjson.JSONDecodeError:
+            logger.warning("devduck-otel: skipped a snapshot whose record is not JSON")
+            return
+        if not isinstance(snap, dict):
+            return
+        messages = [
+            m for m in as_list(attrs.get(F.DEVDUCK_SNAPSHOT_MESSAGES)) if isinstance(m, str)
+        ]
+        trace_id, span_id, _ = span_ids(record)
+        snap.update(
+            agent_messages_ref=self._ranges(messages),
+            agent_messages_count=len(messages),
+            state_blob=self._blob(attrs.get(F.DEVDUCK_SNAPSHOT_BLOB)),
+            trace_id=trace_id,
+            span_id=span_id,
+            sha256=attrs.get(F.DEVDUCK_SNAPSHOT_SHA256),
+            size=attrs.get(F.DEVDUCK_SNAPSHOT_SIZE),
+        )
+        self.files.append(F.JOURNAL_SNAPSHOTS, [orjson.dumps(snap, option=orjson.OPT_NON_STR_KEYS)])
+        self.count += 1
+
+    def _ranges(self, messages: list[str]) -> list[list[int]]:
+        rows = self._rows
+        new: list[bytes] = []
+        ranges: list[list[int]] = []
+        for message in messages:
+            row = rows.get(message)
+            if row is None:
+                row = rows[message] = len(rows)
+                clean = self.redacting.json_text(message).encode("utf-8", "surrogatepass")
+                digest = hashlib.sha256(clean).hexdigest().encode()
+                new.append(b'{"sha256":"%b","message":%b}' % (digest, clean))
+            if ranges and ranges[-1][1] == row:
+                ranges[-1][1] = row + 1
+            else:
+                ranges.append([row, row + 1])
+        if new:
+            self.files.append(F.JOURNAL_MESSAGES, new)
+        return ranges
+
+    def _blob(self, encoded: Any) -> str | None:
+        if not isinstance(encoded, str) or not encoded:
+            return None
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            logger.warning("devduck-otel: skipped a snapshot blob that is not base64")
+            return None
+        digest = hashlib.sha256(data).hexdigest()
+        path = self.path / F.JOURNAL_BLOBS / f"{digest}.dill"
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        return f"{F.BLOBS_PREFIX}{digest}.dill"

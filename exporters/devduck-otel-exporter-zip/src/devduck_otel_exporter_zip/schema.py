@@ -1,0 +1,98 @@
+"""The session format, in one place: entry names, journal files, and attribute names.
+
+Everything the exporter writes is derived from OpenTelemetry data; these are the names
+it reads on spans and span events, and the names of what it writes. Instrumentation
+that wants its data in a session (the ``devduck_otel`` package does) uses these names.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+FORMAT_NAME: Final = "devduck-otel-session"
+FORMAT_VERSION: Final = 1
+
+# -- ZIP entries, in the order they are written ---------------------------------------
+EVENTS_ENTRY: Final = "events.jsonl"
+SNAPSHOTS_ENTRY: Final = "snapshots.json"
+METADATA_ENTRY: Final = "metadata.json"
+PICKLE_ENTRY: Final = "session.pkl"
+MESSAGES_ENTRY: Final = "messages.jsonl"
+SPANS_ENTRY: Final = "spans.otlp.jsonl"
+"""The spans as OTLP JSON, one ``ExportTraceServiceRequest`` a line (file exporter format)."""
+BLOBS_PREFIX: Final = "blobs/"
+SIGNATURES_ENTRY: Final = "signatures.json"
+
+# -- journal files (``<session_id>.journal/``) ----------------------------------------
+JOURNAL_SUFFIX: Final = ".journal"
+JOURNAL_META: Final = "meta.json"
+JOURNAL_EVENTS: Final = "events.jsonl"
+JOURNAL_SPANS: Final = "spans.jsonl"
+JOURNAL_MESSAGES: Final = "messages.jsonl"
+JOURNAL_SNAPSHOTS: Final = "snapshots.jsonl"
+JOURNAL_BLOBS: Final = "blobs"
+JOURNAL_FILES: Final = (JOURNAL_EVENTS, JOURNAL_SPANS, JOURNAL_MESSAGES, JOURNAL_SNAPSHOTS)
+
+# -- attributes devduck-otel puts on spans and span events ------------------------------
+DEVDUCK_LAYER: Final = "devduck.layer"
+DEVDUCK_EVENT_TYPE: Final = "devduck.event_type"
+DEVDUCK_CONTENT: Final = "devduck.content"
+"""JSON of an event's data: the record. Collectors get it only with content capture on."""
+DEVDUCK_SESSION_ID: Final = "devduck.session.id"
+DEVDUCK_DETACHED: Final = "devduck.detached"
+"""On an event-carrier span: its events belong to its parent (or to no span at all)."""
+DEVDUCK_OWNER_PARENT: Final = "devduck.owner_parent_span_id"
+"""On an event-carrier span: the parent span id of the span its events belong to."""
+DEVDUCK_CARRIED_TYPES: Final = "devduck.carried_event_types"
+"""On a span of another tracer: event types recorded for it explicitly (not derived)."""
+DEVDUCK_SNAPSHOT_ID: Final = "devduck.snapshot.id"
+DEVDUCK_SNAPSHOT_SHA256: Final = "devduck.snapshot.sha256"
+DEVDUCK_SNAPSHOT_SIZE: Final = "devduck.snapshot.size"
+DEVDUCK_SNAPSHOT_DESCRIPTION: Final = "devduck.snapshot.description"
+DEVDUCK_SNAPSHOT_RECORD: Final = "devduck.snapshot.record"
+"""JSON of the snapshot record without its messages (never sent to collectors)."""
+DEVDUCK_SNAPSHOT_MESSAGES: Final = "devduck.snapshot.messages"
+"""The snapshot's messages, one JSON document each (never sent to collectors)."""
+DEVDUCK_SNAPSHOT_BLOB: Final = "devduck.snapshot.blob"
+"""Base64 of the dill blob of non-JSON agent state (never sent to collectors)."""
+SNAPSHOT_PAYLOAD: Final = (
+    DEVDUCK_SNAPSHOT_RECORD,
+    DEVDUCK_SNAPSHOT_MESSAGES,
+    DEVDUCK_SNAPSHOT_BLOB,
+)
+
+EVENT_SNAPSHOT: Final = "snapshot.created"
+CARRIER_SPAN_NAME: Final = "devduck.events"
+
+# -- OpenTelemetry GenAI semantic conventions read by the exporter ---------------------
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
+GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+GEN_AI_TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
+GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
+GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
+GEN_AI_TOOL_DEFINITIONS: Final = "gen_ai.tool.definitions"
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+ERROR_TYPE: Final = "error.type"
+OP_EXECUTE_TOOL: Final = "execute_tool"
+OP_INVOKE_AGENT: Final = "invoke_agent"
+OP_CHAT: Final = "chat"
+GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
+GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
+MODEL_OPERATIONS: Final = frozenset({"chat", "text_completion", "generate_content"})
+
+# -- OpenInference (Arize) names, for spans of its instrumentations --------------------
+OI_SPAN_KIND: Final = "openinference.span.kind"
+OI_TOOL_NAME: Final = "tool.name"
+OI_INPUT_VALUE: Final = "input.value"
+OI_OUTPUT_VALUE: Final = "output.value"
+OI_MODEL_NAME: Final = "llm.model_name"
+
+PREVIEW_CHARS: Final = 500
+"""Length of ``content_preview`` / ``result_preview`` in derived events."""
