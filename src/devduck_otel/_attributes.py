@@ -1,34 +1,75 @@
-"""Span and event attribute names used by devduck-otel (GenAI semconv where one exists)."""
+"""Span and event attribute names used by devduck-otel (GenAI semconv where one exists).
+
+The names are the session format's, defined once in the exporter's ``schema`` module.
+"""
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Literal
+
+from devduck_otel_exporter_zip.schema import (
+    DEVDUCK_CARRIED_TYPES,
+    DEVDUCK_CONTENT,
+    DEVDUCK_DETACHED,
+    DEVDUCK_EVENT_TYPE,
+    DEVDUCK_LAYER,
+    DEVDUCK_OWNER_PARENT,
+    DEVDUCK_SESSION_ID,
+    DEVDUCK_SNAPSHOT_BLOB,
+    DEVDUCK_SNAPSHOT_DESCRIPTION,
+    DEVDUCK_SNAPSHOT_ID,
+    DEVDUCK_SNAPSHOT_MESSAGES,
+    DEVDUCK_SNAPSHOT_RECORD,
+    DEVDUCK_SNAPSHOT_SHA256,
+    DEVDUCK_SNAPSHOT_SIZE,
+    ERROR_TYPE,
+    GEN_AI_AGENT_NAME,
+    GEN_AI_CONVERSATION_ID,
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_PROVIDER_NAME,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_TOOL_CALL_ARGUMENTS,
+    GEN_AI_TOOL_CALL_ID,
+    GEN_AI_TOOL_CALL_RESULT,
+    GEN_AI_TOOL_NAME,
+    GEN_AI_USAGE_INPUT_TOKENS,
+    GEN_AI_USAGE_OUTPUT_TOKENS,
+    OP_CHAT,
+    OP_EXECUTE_TOOL,
+    OP_INVOKE_AGENT,
+)
 
 Layer = Literal["sys", "tool", "agent"]
 
-DEVDUCK_LAYER: Final = "devduck.layer"
-DEVDUCK_EVENT_TYPE: Final = "devduck.event_type"
-DEVDUCK_SESSION_ID: Final = "devduck.session.id"
-DEVDUCK_SNAPSHOT_ID: Final = "devduck.snapshot.id"
-DEVDUCK_SNAPSHOT_SHA256: Final = "devduck.snapshot.sha256"
-DEVDUCK_SNAPSHOT_SIZE: Final = "devduck.snapshot.size"
-DEVDUCK_SNAPSHOT_DESCRIPTION: Final = "devduck.snapshot.description"
-DEVDUCK_CONTENT: Final = "devduck.content"
-"""JSON of an event's data on an OTel span event; set only when content capture is on."""
-
-GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
-GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
-GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
-GEN_AI_TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
-GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
-GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
-GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
-GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
-GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
-GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
-GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
-ERROR_TYPE: Final = "error.type"
-
-OP_EXECUTE_TOOL: Final = "execute_tool"
-OP_INVOKE_AGENT: Final = "invoke_agent"
-OP_CHAT: Final = "chat"
+__all__ = [
+    "DEVDUCK_CARRIED_TYPES",
+    "DEVDUCK_CONTENT",
+    "DEVDUCK_DETACHED",
+    "DEVDUCK_EVENT_TYPE",
+    "DEVDUCK_LAYER",
+    "DEVDUCK_OWNER_PARENT",
+    "DEVDUCK_SESSION_ID",
+    "DEVDUCK_SNAPSHOT_BLOB",
+    "DEVDUCK_SNAPSHOT_DESCRIPTION",
+    "DEVDUCK_SNAPSHOT_ID",
+    "DEVDUCK_SNAPSHOT_MESSAGES",
+    "DEVDUCK_SNAPSHOT_RECORD",
+    "DEVDUCK_SNAPSHOT_SHA256",
+    "DEVDUCK_SNAPSHOT_SIZE",
+    "ERROR_TYPE",
+    "GEN_AI_AGENT_NAME",
+    "GEN_AI_CONVERSATION_ID",
+    "GEN_AI_OPERATION_NAME",
+    "GEN_AI_PROVIDER_NAME",
+    "GEN_AI_REQUEST_MODEL",
+    "GEN_AI_TOOL_CALL_ARGUMENTS",
+    "GEN_AI_TOOL_CALL_ID",
+    "GEN_AI_TOOL_CALL_RESULT",
+    "GEN_AI_TOOL_NAME",
+    "GEN_AI_USAGE_INPUT_TOKENS",
+    "GEN_AI_USAGE_OUTPUT_TOKENS",
+    "Layer",
+    "OP_CHAT",
+    "OP_EXECUTE_TOOL",
+    "OP_INVOKE_AGENT",
+]
