@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 from devduck_otel_exporter_zip import (
+    DevduckZipSpanExporter,
     SessionJournal,
     base_metadata,
     recover_journal,
     recover_journals,
     write_session_zip,
 )
+from opentelemetry.sdk.trace import Span, TracerProvider
 
 import devduck_otel
 
@@ -35,15 +37,19 @@ CRASHER = textwrap.dedent(
     def step(i):
         return i * 2
 
+    @devduck_otel.agent
+    def run(query):
+        for i in range(int(sys.argv[1])):
+            step(i)
+            agent.messages.append({"role": "user", "content": [{"text": f"m{i}"}]})
+        devduck_otel.snapshot(agent, "before the crash")
+        print("flushed", flush=True)
+        while True:  # the agent span never ends
+            time.sleep(1)
+
     agent = Agent()
     devduck_otel.start_recording()
-    for i in range(int(sys.argv[1])):
-        step(i)
-        agent.messages.append({"role": "user", "content": [{"text": f"m{i}"}]})
-    devduck_otel.snapshot(agent, "before the crash")
-    print("flushed", flush=True)
-    while True:
-        time.sleep(1)
+    run("work until killed")
     """
 )
 
@@ -70,23 +76,57 @@ def _journal(tmp_path: Path) -> SessionJournal:
     )
 
 
+def _feed(journal: SessionJournal, count: int, *, end: bool = True) -> Span:
+    """Record ``count`` devduck events on one span of an ordinary SDK provider."""
+    provider = TracerProvider()
+    provider.add_span_processor(DevduckZipSpanExporter(journal).processor())
+    span = provider.get_tracer("test").start_span("work")
+    assert isinstance(span, Span)
+    for i in range(count):
+        span.add_event(
+            "file.open",
+            {
+                "devduck.layer": "sys",
+                "devduck.event_type": "file.open",
+                "devduck.content": json.dumps({"path": f"/f{i}"}),
+            },
+            timestamp=i + 1,
+        )
+    if end:
+        span.end()
+    return span
+
+
 def test_events_stream_to_disk_before_export(tmp_path: Path) -> None:
     """Events reach the journal file on flush, before any ZIP exists."""
     journal = _journal(tmp_path)
-    journal.append_event(1, "tool", "tool.call", b'{"name":"x"}', 5, 6, None)
+    _feed(journal, 1)
     journal.flush()
     lines = (journal.path / "events.jsonl").read_bytes().splitlines()
-    assert json.loads(lines[0])["data"] == {"name": "x"}
+    assert json.loads(lines[0])["event_type"] == "session.start"  # the journal's own line
+    assert json.loads(lines[1])["data"] == {"path": "/f0"}
+    journal.close()
+
+
+def test_events_of_a_span_that_has_not_ended_reach_disk(tmp_path: Path) -> None:
+    """A live span's events are written at a flush, once each, and again none at its end."""
+    journal = _journal(tmp_path)
+    span = _feed(journal, 3, end=False)
+    journal.flush()
+    assert (journal.path / "events.jsonl").read_bytes().count(b"\n") == 1 + 3
+    span.end()
+    journal.flush()
+    assert (journal.path / "events.jsonl").read_bytes().count(b"\n") == 1 + 3
     journal.close()
 
 
 def test_pending_events_are_bounded(tmp_path: Path) -> None:
-    """Past MAX_PENDING the appending thread flushes inline, so memory stays bounded."""
+    """Past MAX_PENDING ended spans the ending thread flushes inline: memory stays bounded."""
     from devduck_otel_exporter_zip._journal import MAX_PENDING
 
     journal = _journal(tmp_path)
-    for i in range(MAX_PENDING + 10):
-        journal.append_event(i, "sys", "file.open", b"{}", None, None, None)
+    for _ in range(MAX_PENDING + 10):
+        _feed(journal, 1)
     written = (journal.path / "events.jsonl").read_bytes().count(b"\n")
     assert written >= MAX_PENDING
     journal.close()
@@ -103,6 +143,8 @@ def test_kill_minus_nine_then_recover_keeps_every_flushed_event(recordings_dir: 
     assert len(session.get_events_by_type("tool.call")) == 300
     assert len(session.get_events_by_type("tool.result")) == 300
     assert len(session.get_snapshot(1).agent_messages) == 300
+    # the agent span never ended: its user message is recovered all the same
+    assert [m["data"]["role"] for m in session.get_events_by_type("message")] == ["user"]
 
 
 def test_recover_cli_prints_zip_paths(recordings_dir: Path) -> None:
@@ -123,19 +165,19 @@ def test_recover_skips_a_live_recording(recordings_dir: Path) -> None:
 def test_torn_last_line_is_skipped(tmp_path: Path) -> None:
     """A half-written last line (killed mid-write) is dropped; the rest is recovered."""
     journal = _journal(tmp_path)
-    journal.append_event(1, "tool", "tool.call", b"{}", None, None, None)
+    _feed(journal, 1)
     journal.close()
     with open(journal.path / "events.jsonl", "ab") as handle:
         handle.write(b'{"timestamp_ns":2,"layer":"to')
     path = recover_journal(journal.path)
     with zipfile.ZipFile(path) as zf:
-        assert len(zf.read("events.jsonl").splitlines()) == 1
+        assert len(zf.read("events.jsonl").splitlines()) == 2  # session.start and f0
 
 
 def test_failed_export_keeps_the_previous_zip(tmp_path: Path) -> None:
     """An export that fails midway leaves the earlier ZIP at the path untouched."""
     journal = _journal(tmp_path)
-    journal.append_event(1, "tool", "tool.call", b"{}", None, None, None)
+    _feed(journal, 1)
     journal.flush()
     target = tmp_path / "out.zip"
     write_session_zip(journal.path, target, stopped=False)

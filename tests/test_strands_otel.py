@@ -93,7 +93,11 @@ def _run_scenario() -> dict[str, Any]:
 
 
 def test_global_provider_no_duplicate_spans_one_trace_per_invocation() -> None:
-    """Strands' spans are enriched, not doubled; each invocation is one trace."""
+    """Strands' spans are enriched, not doubled; each invocation is one trace.
+
+    Devduck's events on a span of another tracer go onto a ``devduck.events`` child
+    (the other tracer's event limit would drop them), so nothing is lost.
+    """
     result = _run_scenario()
     spans = result["spans"]
     invocations = [s for s in spans if s["name"].startswith("invoke_agent")]
@@ -106,8 +110,10 @@ def test_global_provider_no_duplicate_spans_one_trace_per_invocation() -> None:
         assert span["parent"] is None
         assert span["attributes"]["devduck.layer"] == "agent"
         assert span["attributes"]["gen_ai.conversation.id"] == result["session_id"]
-        assert "message" in span["events"]
-        assert "snapshot.created" in span["events"]
+        # Strands' tracer keeps 128 events a span: ours ride on a carrier child.
+        carried = [e for s in spans if s["parent"] == span["span_id"] for e in s["events"]]
+        assert "message" in carried and "snapshot.created" in carried
+        assert "message" not in span["events"]
     traces = {s["trace_id"] for s in spans}
     assert traces == {s["trace_id"] for s in invocations}
     first_trace = invocations[0]["trace_id"]

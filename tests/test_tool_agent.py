@@ -92,9 +92,13 @@ def test_tool_span_name_and_genai_attributes(spans: InMemorySpanExporter) -> Non
     assert attrs["gen_ai.operation.name"] == "execute_tool"
     assert attrs["gen_ai.tool.name"] == "multiply" and attrs["gen_ai.tool.call.id"]
     assert attrs["devduck.layer"] == "tool"
-    names = [e.name for e in span.events]
-    assert names == ["tool.call", "tool.result"]
-    assert all(e.attributes and e.attributes["devduck.layer"] == "tool" for e in span.events)
+    # one record: the call is the span; its events.jsonl lines are derived from it
+    assert span.events == ()
+    lines = _session().events
+    call = next(e for e in lines if e["event_type"] == "tool.call")
+    result = next(e for e in lines if e["event_type"] == "tool.result")
+    assert call["data"]["args"] == {"a": 4} and result["data"]["result"] == 8
+    assert call["span_id"] == result["span_id"] == format(span.context.span_id, "016x")
 
 
 def test_name_override_and_json_types_kept(spans: InMemorySpanExporter) -> None:

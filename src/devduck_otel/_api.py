@@ -124,7 +124,6 @@ def _activate(rec: Recorder, sys_layer: bool) -> None:
     if sys_layer:
         provider = rec.tracing.tracer_provider if rec.tracing is not None else None
         _syslayer.install(rec, provider)
-    rec.emit("agent", "session.start", {"session_id": rec.session_id})
 
 
 def adopt_recording(rec: Recorder, *, sys_layer: bool = True) -> None:
@@ -223,11 +222,6 @@ def stop_recording(output_path: str | Path | None = None) -> str | None:
             return None
         _syslayer.uninstall()
         _state.set_active(None)
-        rec.emit(
-            "agent",
-            "session.stop",
-            {"duration": rec.status()["duration"], "events": rec.journal.total_events + 1},
-        )
         with _syslayer.suppressed():
             return str(rec.stop(output_path))
 

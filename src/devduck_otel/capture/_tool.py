@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import Token
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -24,6 +23,7 @@ from devduck_otel import _state
 from devduck_otel._guard import guard
 from devduck_otel.capture import _syslayer
 from devduck_otel.capture._wrapping import bare_or_named, wrap_call
+from devduck_otel.session import _jsonsafe
 from devduck_otel.session._jsonsafe import error_text
 
 if TYPE_CHECKING:
@@ -31,14 +31,13 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-PREVIEW_CHARS = 500
 _START_GUARD = guard("starting a tool call")
 
 
 class _Call:
     """The recording side of one tool call: span, events, timing."""
 
-    __slots__ = ("call_id", "name", "rec", "span", "start", "token")
+    __slots__ = ("call_id", "name", "rec", "span", "token")
 
     def __init__(
         self, rec: Recorder, name: str, args: dict[str, Any], *, attach: bool = True
@@ -55,16 +54,10 @@ class _Call:
                 A.GEN_AI_OPERATION_NAME: A.OP_EXECUTE_TOOL,
                 A.GEN_AI_TOOL_NAME: name,
                 A.GEN_AI_TOOL_CALL_ID: self.call_id,
+                A.GEN_AI_TOOL_CALL_ARGUMENTS: encode_value(args, rec.pickler),
             },
         )
         self.token = self.activate() if attach else None
-        rec.emit(
-            "tool",
-            "tool.call",
-            {"name": name, "args": args, "call_id": self.call_id},
-            span=self.span,
-        )
-        self.start = time.perf_counter()
 
     def activate(self) -> Token[Context]:
         """Make the tool span the current span; returns the token to detach."""
@@ -82,20 +75,15 @@ class _Call:
             )
 
     def finish(self, result: Any = None, error: BaseException | None = None) -> None:
-        duration_ms = round((time.perf_counter() - self.start) * 1000, 3)
         try:
-            data: dict[str, Any] = {
-                "name": self.name,
-                "result": result,
-                "result_preview": _preview(result) if error is None else "",
-                "duration_ms": duration_ms,
-                "call_id": self.call_id,
-            }
             if error is not None:
-                data["error"] = error_text(error)
                 with guard("recording a tool error"):
-                    self._record_error(error, data["error"])
-            self.rec.emit("tool", "tool.result", data, span=self.span)
+                    self._record_error(error, error_text(error))
+            else:
+                with guard("recording a tool result"):
+                    self.span.set_attribute(
+                        A.GEN_AI_TOOL_CALL_RESULT, encode_value(result, self.rec.pickler)
+                    )
         finally:
             if self.token is not None:
                 context_api.detach(self.token)
@@ -103,12 +91,9 @@ class _Call:
                 self.span.end()
 
 
-def _preview(result: Any) -> str:
-    if isinstance(result, str):
-        return result[:PREVIEW_CHARS]
-    from devduck_otel.session._jsonsafe import dumps
-
-    return dumps(result)[:PREVIEW_CHARS].decode("utf-8", "ignore")
+def encode_value(value: Any, pickler: Any) -> str:
+    """A tool's arguments or result as the JSON string the GenAI conventions carry."""
+    return _jsonsafe.dumps(value, pickler).decode()
 
 
 def _binder(fn: Callable[..., Any]) -> Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]]:

@@ -78,6 +78,8 @@ def from_otlp(path: Path) -> list[dict[str, Any]]:
             continue
         name = str(raw.get("name") or "")
         attrs = attributes(raw.get("attributes"))
+        if attrs.get("devduck.detached"):  # an event carrier: its events are on the timeline
+            continue
         status = raw.get("status")
         if not isinstance(status, dict):
             status = {}

@@ -36,6 +36,7 @@ from opentelemetry.trace import Span
 from devduck_otel import _attributes as attr
 from devduck_otel import _state
 from devduck_otel._guard import guard
+from devduck_otel.capture._events import DERIVED_TYPES
 from devduck_otel.integrations._base import (
     EVENT_MESSAGE,
     EVENT_MODEL_CALL,
@@ -164,6 +165,22 @@ class StrandsAdapter:
             provider.enabled = False
 
 
+def _mark_strands_spans(agent: Any, *, on: bool) -> None:
+    """Tell the exporter that Strands' own spans need no ``tool.*``/``model.call`` derived.
+
+    The hooks record those events explicitly (with more than Strands' spans hold), so
+    the ``chat`` and ``execute_tool`` spans Strands starts during the invocation carry
+    the marker, through Strands' own ``trace_attributes``.
+    """
+    extra = getattr(agent, "trace_attributes", None)
+    if not isinstance(extra, dict):
+        return
+    if on:
+        extra[attr.DEVDUCK_CARRIED_TYPES] = sorted(DERIVED_TYPES)
+    else:
+        extra.pop(attr.DEVDUCK_CARRIED_TYPES, None)
+
+
 class DevduckHooks:
     """A Strands ``HookProvider`` that records invocations, messages, models and tools.
 
@@ -212,6 +229,8 @@ class DevduckHooks:
             self._count += 1
             strands_span = getattr(event.agent, "trace_span", None)
             recording = strands_span is not None and strands_span.is_recording()
+            if recording:
+                _mark_strands_spans(event.agent, on=True)
             inv = begin_invocation(
                 rec,
                 StrandsAdapter(event.agent),
@@ -229,6 +248,7 @@ class DevduckHooks:
             return
         self._invocations.pop()
         with guard("strands after invocation"):
+            _mark_strands_spans(event.agent, on=False)
             self._close_dangling()
             in_flight = sys.exc_info()[1] if event.result is None else None
             if not isinstance(in_flight, (GeneratorExit, type(None))):

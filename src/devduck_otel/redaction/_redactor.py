@@ -213,6 +213,36 @@ class Redactor:
             out[key] = new
         return out if changed else obj
 
+    def may_contain_secret(self, data: str | bytes) -> bool:
+        """Return ``False`` only when ``data`` surely holds no secret (a fast test).
+
+        Args:
+            data: Text or UTF-8 bytes (a whole batch of lines, say).
+
+        Returns:
+            Whether redaction may change anything in ``data``.
+        """
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+        return self.redact_bytes(raw) is not raw
+
+    def redact_attributes(self, attributes: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
+        """Redact OpenTelemetry attributes by value; return them and how many changed.
+
+        Args:
+            attributes: Span, event or resource attributes.
+
+        Returns:
+            The redacted attributes (a new dict) and the number of values changed.
+        """
+        out = {}
+        changed = 0
+        for key, value in attributes.items():
+            # Under a secret key, strings (and sequences of them) go; numbers stay numbers.
+            new = self._value(value, self._keys.is_secret(key))
+            changed += new is not value
+            out[key] = new
+        return out, changed
+
     def redact_bytes(self, data: bytes) -> bytes:
         """Redact one compact JSON document (a journal line or record); stays valid JSON.
 
