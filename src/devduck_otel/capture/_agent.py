@@ -12,40 +12,16 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
-from opentelemetry.trace import Span, Status, StatusCode
 
-from devduck_otel import _attributes as A
 from devduck_otel import _state
 from devduck_otel._guard import guard
+from devduck_otel.capture._genai import error_text, mark_error, message_data, start_agent_span
 from devduck_otel.capture._wrapping import bare_or_named, wrap_call
-from devduck_otel.session._jsonsafe import error_text, safe_repr
 
 if TYPE_CHECKING:
     from devduck_otel._recorder import Recorder
 
 F = TypeVar("F", bound=Callable[..., Any])
-PREVIEW_CHARS = 500
-
-
-def message_data(role: str, content: Any) -> dict[str, Any]:
-    """Return the data of a ``message`` event: role, preview and full content."""
-    preview = content if isinstance(content, str) else safe_repr(content, PREVIEW_CHARS)
-    return {"role": role, "content_preview": preview[:PREVIEW_CHARS], "content": content}
-
-
-def start_agent_span(rec: Recorder, name: str) -> Span:
-    """Start an ``invoke_agent`` span for ``name`` linked to the parent session, if any."""
-    return rec.tracer.start_span(
-        f"invoke_agent {name}",
-        attributes={
-            A.DEVDUCK_LAYER: "agent",
-            A.DEVDUCK_EVENT_TYPE: "agent.invoke",
-            A.GEN_AI_OPERATION_NAME: A.OP_INVOKE_AGENT,
-            A.GEN_AI_AGENT_NAME: name,
-            A.GEN_AI_CONVERSATION_ID: rec.session_id,
-        },
-        links=rec.links,
-    )
 
 
 class _Invocation:
@@ -59,22 +35,21 @@ class _Invocation:
         self.token = context_api.attach(trace.set_span_in_context(self.span))
         query = next((a for a in (*args, *kwargs.values()) if isinstance(a, str)), None)
         if query is not None:
-            rec.emit("agent", "message", message_data("user", query), span=self.span)
+            rec.emit("agent", "message", message_data(query, "user"), span=self.span)
 
     def finish(self, result: Any = None, error: BaseException | None = None) -> None:
         try:
             if error is None:
-                self.rec.emit("agent", "message", message_data("assistant", result), span=self.span)
+                self.rec.emit("agent", "message", message_data(result, "assistant"), span=self.span)
             else:
                 self.rec.emit(
                     "agent",
                     "message",
-                    message_data("error", error_text(error)),
+                    message_data(error_text(error), "error"),
                     span=self.span,
                 )
                 with guard("recording an agent error"):
-                    self.span.set_attribute(A.ERROR_TYPE, type(error).__qualname__)
-                    self.span.set_status(Status(StatusCode.ERROR, error_text(error)))
+                    mark_error(self.span, error)
         finally:
             context_api.detach(self.token)
             with guard("ending an agent span"):

@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from opentelemetry import context as context_api
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind
 
 from devduck_otel import _attributes as A
 from devduck_otel import _state
 from devduck_otel._guard import guard
 from devduck_otel.capture import _syslayer
+from devduck_otel.capture._genai import error_text, mark_error, tool_attributes
 from devduck_otel.capture._wrapping import bare_or_named, wrap_call
 from devduck_otel.session import _jsonsafe
-from devduck_otel.session._jsonsafe import error_text
 
 if TYPE_CHECKING:
     from devduck_otel._recorder import Recorder
@@ -49,11 +49,7 @@ class _Call:
             f"execute_tool {name}",
             kind=SpanKind.INTERNAL,
             attributes={
-                A.DEVDUCK_LAYER: "tool",
-                A.DEVDUCK_EVENT_TYPE: "tool.call",
-                A.GEN_AI_OPERATION_NAME: A.OP_EXECUTE_TOOL,
-                A.GEN_AI_TOOL_NAME: name,
-                A.GEN_AI_TOOL_CALL_ID: self.call_id,
+                **tool_attributes(name, self.call_id),
                 A.GEN_AI_TOOL_CALL_ARGUMENTS: encode_value(args, rec.pickler),
             },
         )
@@ -64,8 +60,7 @@ class _Call:
         return context_api.attach(trace.set_span_in_context(self.span))
 
     def _record_error(self, error: BaseException, text: str) -> None:
-        self.span.set_attribute(A.ERROR_TYPE, type(error).__qualname__)
-        self.span.set_status(Status(StatusCode.ERROR, text))
+        mark_error(self.span, error)
         try:
             with _syslayer.suppressed():  # traceback formatting reads source files
                 self.span.record_exception(error)

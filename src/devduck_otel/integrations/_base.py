@@ -23,19 +23,22 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Link, Span, Status, StatusCode
+from opentelemetry.trace import Link, Span
+from opentelemetry.util.types import AttributeValue
 
 from devduck_otel import _attributes as attr
 from devduck_otel._guard import guard
+from devduck_otel.capture._genai import (
+    EVENT_INVOKE_AGENT,
+    agent_attributes,
+    mark_error,
+    message_data,
+)
 
 if TYPE_CHECKING:
     from devduck_otel._recorder import Recorder
 
-PREVIEW_CHARS: Final = 500
-"""Length of ``content_preview`` / ``result_preview`` in events."""
-
 EVENT_MESSAGE: Final = "message"
-EVENT_INVOKE_AGENT: Final = "agent.invoke"
 EVENT_MODEL_CALL: Final = "model.call"
 
 
@@ -126,50 +129,6 @@ class Invocation:
         return self.opened is not None
 
 
-def text_preview(content: Any, limit: int = PREVIEW_CHARS) -> str:
-    """Return readable text of a message's content, cut to ``limit`` characters.
-
-    Args:
-        content: A string, a list of content blocks (Strands / Bedrock shape), or anything.
-        limit: Maximum length.
-
-    Returns:
-        The text blocks joined by newlines, with tool uses and results summarised.
-    """
-    if isinstance(content, str):
-        return content[:limit]
-    if isinstance(content, list):
-        return "\n".join(p for p in (_block_text(b) for b in content) if p)[:limit]
-    return ("" if content is None else str(content))[:limit]
-
-
-def _block_text(block: Any) -> str:
-    if not isinstance(block, Mapping):
-        return str(block)
-    if isinstance(block.get("text"), str):
-        return str(block["text"])
-    if isinstance(block.get("toolUse"), Mapping):
-        use = block["toolUse"]
-        return f"[toolUse {use.get('name')}({use.get('input')!r})]"
-    if isinstance(block.get("toolResult"), Mapping):
-        return f"[toolResult {text_preview(block['toolResult'].get('content'))}]"
-    kinds = ",".join(str(k) for k in block)
-    return f"[{kinds}]"
-
-
-def message_data(message: Any) -> dict[str, Any]:
-    """Return the ``message`` event data: ``role``, ``content_preview``, ``content``."""
-    if isinstance(message, Mapping):
-        role, content = message.get("role"), message.get("content")
-    else:
-        role, content = getattr(message, "role", None), getattr(message, "content", message)
-    return {
-        "role": None if role is None else str(role),
-        "content_preview": text_preview(content),
-        "content": content,
-    }
-
-
 def agent_name(agent: Any) -> str:
     """Return the agent's ``name`` when it is a non-empty string, else its class name."""
     name = getattr(agent, "name", None)
@@ -199,7 +158,7 @@ def open_span(
     *,
     layer: attr.Layer,
     event_type: str,
-    attributes: Mapping[str, str],
+    attributes: Mapping[str, AttributeValue],
     links: Sequence[Link] = (),
 ) -> OpenSpan:
     """Start a devduck span through ``rec.tracer`` and make it the current span.
@@ -246,15 +205,9 @@ def begin_invocation(
     Returns:
         The invocation; pass it to :func:`end_invocation`.
     """
-    attributes: dict[str, str] = {
-        attr.GEN_AI_OPERATION_NAME: attr.OP_INVOKE_AGENT,
-        attr.GEN_AI_AGENT_NAME: name,
-        attr.GEN_AI_CONVERSATION_ID: rec.session_id,
-    }
+    attributes = agent_attributes(rec, name)
     if adopt is not None:
-        adopt.set_attributes(
-            {attr.DEVDUCK_LAYER: "agent", attr.DEVDUCK_EVENT_TYPE: EVENT_INVOKE_AGENT, **attributes}
-        )
+        adopt.set_attributes(attributes)
         for link in rec.links:
             adopt.add_link(link.context, link.attributes)
         inv = Invocation(rec, adopt, number, query)
@@ -317,16 +270,6 @@ def end_invocation(
             inv.opened.close()
 
 
-def mark_error(span: Span, error: BaseException | str) -> None:
-    """Set ``error.type`` and an ERROR status on ``span`` (never OK after ERROR)."""
-    if isinstance(error, BaseException):
-        span.set_attribute(attr.ERROR_TYPE, type(error).__qualname__)
-        span.set_status(Status(StatusCode.ERROR, error_text(error)[:PREVIEW_CHARS]))
-    else:
-        span.set_attribute(attr.ERROR_TYPE, "ToolError")
-        span.set_status(Status(StatusCode.ERROR, error[:PREVIEW_CHARS]))
-
-
 def set_usage(span: Span, input_tokens: Any, output_tokens: Any) -> None:
     """Set the GenAI token usage attributes on ``span`` (integers only)."""
     for name, value in (
@@ -335,12 +278,3 @@ def set_usage(span: Span, input_tokens: Any, output_tokens: Any) -> None:
     ):
         if isinstance(value, int) and not isinstance(value, bool):
             span.set_attribute(name, value)
-
-
-def error_text(error: BaseException) -> str:
-    """Return ``"Type: message"`` for ``error``; never raises, even when ``str()`` does."""
-    try:
-        message = str(error)
-    except Exception:  # an unprintable exception is still recorded
-        message = "<str() failed>"
-    return f"{type(error).__name__}: {message}"

@@ -37,6 +37,7 @@ from devduck_otel import _attributes as attr
 from devduck_otel import _state
 from devduck_otel._guard import guard
 from devduck_otel.capture._events import DERIVED_TYPES
+from devduck_otel.capture._genai import mark_error, message_data, tool_attributes
 from devduck_otel.integrations._base import (
     EVENT_MESSAGE,
     EVENT_MODEL_CALL,
@@ -46,8 +47,6 @@ from devduck_otel.integrations._base import (
     begin_invocation,
     emit_message,
     end_invocation,
-    mark_error,
-    message_data,
     open_span,
     set_usage,
     suppressed,
@@ -327,11 +326,7 @@ class DevduckHooks:
                     f"{attr.OP_EXECUTE_TOOL} {name}",
                     layer="tool",
                     event_type=EVENT_TOOL_CALL,
-                    attributes={
-                        attr.GEN_AI_OPERATION_NAME: attr.OP_EXECUTE_TOOL,
-                        attr.GEN_AI_TOOL_NAME: name,
-                        attr.GEN_AI_TOOL_CALL_ID: call_id,
-                    },
+                    attributes=tool_attributes(name, call_id),
                 )
             span = opened.span if opened is not None else trace.get_current_span()
             self._tool_spans[call_id] = (span, opened, time.monotonic())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from devduck_otel.integrations._base import error_text, text_preview
+from devduck_otel.capture._genai import error_text, text_preview
 
 if TYPE_CHECKING:
     from strands.hooks import AfterModelCallEvent, AfterToolCallEvent

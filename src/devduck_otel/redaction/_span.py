@@ -11,10 +11,10 @@ from typing import Any, Protocol
 
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import Event, ReadableSpan
-from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link, Status
 from opentelemetry.util.types import Attributes
 
+from devduck_otel._spancopy import copy_span, like
 from devduck_otel.redaction._rules import REDACTED
 
 __all__ = ["redact_span_with"]
@@ -92,7 +92,7 @@ def _events(redactor: _Redacts, events: Sequence[Event]) -> Sequence[Event]:
         out.append(event)
     if not changed:
         return events
-    return _like(events, out)
+    return like(events, out)
 
 
 def _links(redactor: _Redacts, links: Sequence[Link]) -> Sequence[Link]:
@@ -104,16 +104,7 @@ def _links(redactor: _Redacts, links: Sequence[Link]) -> Sequence[Link]:
             link = Link(link.context, attrs)
             changed = True
         out.append(link)
-    return _like(links, out) if changed else links
-
-
-def _like(original: Sequence[Any], items: list[Any]) -> Sequence[Any]:
-    if isinstance(original, BoundedList):
-        # The items are already within the limit; the count of dropped ones must survive.
-        bounded = BoundedList.from_seq(None, items)
-        bounded.dropped = original.dropped
-        return bounded
-    return tuple(items)
+    return like(links, out) if changed else links
 
 
 def redact_span_with(redactor: _Redacts, span: ReadableSpan) -> ReadableSpan:
@@ -140,18 +131,6 @@ def redact_span_with(redactor: _Redacts, span: ReadableSpan) -> ReadableSpan:
         and status is span.status
     ):
         return span
-    return ReadableSpan(
-        name=name,
-        context=span.context,
-        parent=span.parent,
-        resource=span.resource,
-        attributes=attributes,
-        events=events,
-        links=links,
-        kind=span.kind,
-        instrumentation_info=span._instrumentation_info,
-        status=status,
-        start_time=span.start_time,
-        end_time=span.end_time,
-        instrumentation_scope=span.instrumentation_scope,
+    return copy_span(
+        span, name=name, attributes=attributes, events=events, links=links, status=status
     )

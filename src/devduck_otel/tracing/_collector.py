@@ -46,6 +46,7 @@ from devduck_otel._attributes import (
     GEN_AI_TOOL_CALL_RESULT,
 )
 from devduck_otel._guard import guard
+from devduck_otel._spancopy import copy_span
 
 __all__ = [
     "CONTENT_ATTRIBUTES",
@@ -125,7 +126,7 @@ def scrub_span(span: ReadableSpan, *, capture_content: bool) -> ReadableSpan:
     Returns:
         ``span`` itself when nothing is dropped, else a cleaned copy.
     """
-    attributes = _clean(span.attributes, capture_content)
+    attributes = _clean(span._attributes, capture_content)
     events: list[Event] = []
     events_changed = False
     for event in span.events:
@@ -137,20 +138,7 @@ def scrub_span(span: ReadableSpan, *, capture_content: bool) -> ReadableSpan:
             events.append(Event(event.name, kept, event.timestamp))
     if attributes is None and not events_changed:
         return span
-    return ReadableSpan(
-        name=span.name,
-        context=span.context,
-        parent=span.parent,
-        resource=span.resource,
-        attributes=attributes if attributes is not None else span.attributes,
-        events=events,
-        links=span.links,
-        kind=span.kind,
-        status=span.status,
-        start_time=span.start_time,
-        end_time=span.end_time,
-        instrumentation_scope=span.instrumentation_scope,
-    )
+    return copy_span(span, attributes=attributes, events=events if events_changed else None)
 
 
 class CollectorSafeExporter(SpanExporter):

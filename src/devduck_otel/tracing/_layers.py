@@ -8,8 +8,8 @@ joined provider, zero-code HTTP spans) are tagged when they start.
 
 from __future__ import annotations
 
+from devduck_otel_exporter_zip.schema import http_client_method
 from opentelemetry.sdk.trace import Span
-from opentelemetry.trace import SpanKind
 
 from devduck_otel._attributes import (
     DEVDUCK_EVENT_TYPE,
@@ -30,10 +30,10 @@ def tag_layer(span: Span) -> None:
     attributes = span.attributes or {}
     if DEVDUCK_LAYER in attributes or not span.is_recording():
         return
-    method = attributes.get("http.request.method") or attributes.get("http.method")
-    if span.kind is SpanKind.CLIENT and method:
+    method = http_client_method(span.kind, attributes)
+    if method is not None:
         span.set_attribute(DEVDUCK_LAYER, "sys")
-        span.set_attribute(DEVDUCK_EVENT_TYPE, f"http.{str(method).lower()}")
+        span.set_attribute(DEVDUCK_EVENT_TYPE, f"http.{method.lower()}")
         return
     operation = attributes.get(GEN_AI_OPERATION_NAME)
     if isinstance(operation, str) and operation in _GENAI_EVENT_TYPES:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import orjson
 from opentelemetry.sdk.trace import Event
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import StatusCode
 
 from devduck_otel_exporter_zip import schema as F
 from devduck_otel_exporter_zip._records import SpanRecord, as_list, attribute_text, hex_id
@@ -218,12 +218,12 @@ def _model_call(record: SpanRecord) -> Line:
 
 def _http(record: SpanRecord) -> Line | None:
     attrs = record.attributes
-    method = attrs.get("http.request.method") or attrs.get("http.method")
-    if record.span.kind is not SpanKind.CLIENT or not method:
+    method = F.http_client_method(record.span.kind, attrs)
+    if method is None:
         return None
     data: dict[str, Any] = {
         "url": attrs.get("url.full") or attrs.get("http.url"),
-        "method": str(method).upper(),
+        "method": method,
         "status_code": attrs.get("http.response.status_code") or attrs.get("http.status_code"),
         "duration_ms": _duration_ms(record),
     }

@@ -7,7 +7,10 @@ that wants its data in a session (the ``devduck_otel`` package does) uses these 
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
+
+from opentelemetry.trace import SpanKind
 
 FORMAT_NAME: Final = "devduck-otel-session"
 FORMAT_VERSION: Final = 1
@@ -96,3 +99,14 @@ OI_MODEL_NAME: Final = "llm.model_name"
 
 PREVIEW_CHARS: Final = 500
 """Length of ``content_preview`` / ``result_preview`` in derived events."""
+
+
+def http_client_method(kind: SpanKind | None, attributes: Mapping[str, Any]) -> str | None:
+    """The HTTP method of an HTTP client span (old or new HTTP conventions), else ``None``.
+
+    The one test of what counts as an HTTP exchange: it becomes an ``http.<method>`` line.
+    """
+    method = attributes.get("http.request.method") or attributes.get("http.method")
+    if kind is not SpanKind.CLIENT or not method:
+        return None
+    return str(method).upper()
