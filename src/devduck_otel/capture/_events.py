@@ -33,7 +33,7 @@ _END_GUARD = guard("ending an event carrier span")
 CHUNK: Final = 1024
 """Most events one span holds before its events go onto carriers."""
 CARRIER_NAME: Final = "devduck.events"
-DERIVED_TYPES: Final = frozenset({"tool.call", "tool.result", "model.call"})
+DERIVED_TYPES: Final = frozenset({"tool.call", "tool.result", "model.call", "message"})
 """Event types the exporter also derives from a span; carried ones are marked on it."""
 
 SPAN_LIMITS: Final = SpanLimits(

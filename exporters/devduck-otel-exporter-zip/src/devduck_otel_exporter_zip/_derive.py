@@ -17,8 +17,10 @@ import orjson
 from opentelemetry.sdk.trace import Event
 from opentelemetry.trace import StatusCode
 
+from devduck_otel_exporter_zip import _genai as G
 from devduck_otel_exporter_zip import schema as F
-from devduck_otel_exporter_zip._records import SpanRecord, as_list, attribute_text, hex_id
+from devduck_otel_exporter_zip._genai import json_value
+from devduck_otel_exporter_zip._records import SpanRecord, attribute_text, hex_id
 
 OWN_SCOPE = "devduck_otel"
 
@@ -65,16 +67,6 @@ def _json_id(value: str | None) -> bytes:
 
 def _dumps(value: Any) -> bytes:
     return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
-
-
-def _json_value(text: Any) -> Any:
-    """A JSON-string attribute as its value; a string that is not JSON stays a string."""
-    if not isinstance(text, str):
-        return text
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return text
 
 
 def span_ids(record: SpanRecord) -> tuple[str | None, str | None, str | None]:
@@ -130,6 +122,8 @@ def end_lines(record: SpanRecord, *, started: bool) -> list[Line]:
             lines.append(_tool_result(record))
     elif op in F.MODEL_OPERATIONS and "model.call" not in explicit:
         lines.append(_model_call(record))
+    elif op == F.OP_INVOKE_AGENT and "message" not in explicit:
+        lines.extend(_agent_messages(record))
     elif (http := _http(record)) is not None:
         lines.append(http)
     return lines
@@ -147,10 +141,10 @@ def _tool_name(record: SpanRecord) -> str:
 
 def _tool_call(record: SpanRecord) -> Line:
     attrs = record.attributes
-    raw = attrs.get(F.GEN_AI_TOOL_CALL_ARGUMENTS, attrs.get(F.OI_INPUT_VALUE))
+    raw = G.tool_arguments(record)
     data = {
         "name": _tool_name(record),
-        "args": _json_value(raw) if raw is not None else {},
+        "args": json_value(raw) if raw is not None else {},
         "call_id": attrs.get(F.GEN_AI_TOOL_CALL_ID),
     }
     ts = record.span.start_time or 0
@@ -175,8 +169,7 @@ def preview(value: Any) -> str:
 
 def _tool_result(record: SpanRecord) -> Line:
     attrs = record.attributes
-    raw = attrs.get(F.GEN_AI_TOOL_CALL_RESULT, attrs.get(F.OI_OUTPUT_VALUE))
-    result = _json_value(raw)
+    result = json_value(G.tool_result(record))
     error = _error(record)
     data: dict[str, Any] = {
         "name": _tool_name(record),
@@ -196,14 +189,14 @@ def _model_call(record: SpanRecord) -> Line:
     data: dict[str, Any] = {
         "name": attribute_text(attrs, F.GEN_AI_REQUEST_MODEL, F.OI_MODEL_NAME),
         "request": {
-            "messages": _json_value(attrs.get(F.GEN_AI_INPUT_MESSAGES)),
-            "system_prompt": _json_value(attrs.get(F.GEN_AI_SYSTEM_INSTRUCTIONS)),
-            "tools": _json_value(attrs.get(F.GEN_AI_TOOL_DEFINITIONS)),
+            "messages": G.input_messages(record),
+            "system_prompt": json_value(G.attribute_or_event(record, F.GEN_AI_SYSTEM_INSTRUCTIONS)),
+            "tools": json_value(G.attribute_or_event(record, F.GEN_AI_TOOL_DEFINITIONS)),
             "model": attribute_text(attrs, F.GEN_AI_REQUEST_MODEL, F.OI_MODEL_NAME),
         },
         "response": {
-            "content": _json_value(attrs.get(F.GEN_AI_OUTPUT_MESSAGES)),
-            "stop_reason": (as_list(attrs.get(F.GEN_AI_RESPONSE_FINISH_REASONS)) or [None])[0],
+            "content": G.output_messages(record),
+            "stop_reason": G.finish_reason(record),
             "usage": {
                 "input_tokens": attrs.get(F.GEN_AI_USAGE_INPUT_TOKENS),
                 "output_tokens": attrs.get(F.GEN_AI_USAGE_OUTPUT_TOKENS),
@@ -214,6 +207,27 @@ def _model_call(record: SpanRecord) -> Line:
     }
     ts = record.end_time or 0
     return Line(ts, _layer(record, "agent"), "model.call", _dumps(data), *span_ids(record))
+
+
+def _agent_messages(record: SpanRecord) -> list[Line]:
+    """``message`` lines of another producer's ``invoke_agent`` span (its input, its output)."""
+    ids = span_ids(record)
+    lines: list[Line] = []
+    for messages, ts in (
+        (G.input_messages(record), record.span.start_time or 0),
+        (G.output_messages(record), record.end_time or 0),
+    ):
+        for message in messages if isinstance(messages, list) else []:
+            if not isinstance(message, dict):
+                continue
+            content = message.get("content", message.get("parts"))
+            data = {
+                "role": message.get("role"),
+                "content_preview": preview(content),
+                "content": content,
+            }
+            lines.append(Line(ts, _layer(record, "agent"), "message", _dumps(data), *ids))
+    return lines
 
 
 def _http(record: SpanRecord) -> Line | None:
