@@ -226,6 +226,8 @@ class DevduckHooks:
             if rec.session_id != self._session:
                 self._session, self._count = rec.session_id, 0
             self._count += 1
+            if rec.tracing is not None:  # StrandsTelemetry() may have come after instrument()
+                rec.tracing.join_global()
             strands_span = getattr(event.agent, "trace_span", None)
             recording = strands_span is not None and strands_span.is_recording()
             if recording:

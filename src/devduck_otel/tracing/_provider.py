@@ -71,6 +71,7 @@ __all__ = [
     "build_collector_processors",
     "collector_exporter_names",
     "sdk_disabled",
+    "sdk_provider_of",
     "setup_tracing",
 ]
 
@@ -257,6 +258,22 @@ def _add_first(provider: TracerProvider, processor: SpanProcessor) -> None:
         provider.add_span_processor(processor)
 
 
+def sdk_provider_of(candidate: object) -> TracerProvider | None:
+    """The SDK ``TracerProvider`` that ``candidate`` is or wraps, else ``None``.
+
+    Some SDKs install a proxy as the global provider (Logfire's ``ProxyTracerProvider``
+    keeps the SDK provider in ``provider``); joining the proxy's provider keeps one
+    trace whose spans reach the application's exporters and the session alike.
+    """
+    for _ in range(4):  # a proxy of a proxy, at most a few deep
+        if isinstance(candidate, TracerProvider):
+            return candidate
+        candidate = getattr(candidate, "provider", None)
+        if candidate is None:
+            return None
+    return None
+
+
 @dataclass(eq=False)
 class TracingSetup:
     """The provider a recording uses, and how to let go of it.
@@ -272,6 +289,7 @@ class TracingSetup:
     session_processor: SpanProcessor | None = field(default=None, repr=False)
     collectors: SpanProcessor | None = field(default=None, repr=False)
     _switch: _SwitchProcessor | None = field(default=None, repr=False)
+    _joined: list[_SwitchProcessor] = field(default_factory=list, repr=False)
     _closed: bool = field(default=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -285,12 +303,35 @@ class TracingSetup:
                 return
             self._closed = True
         try:
-            if self._switch is not None and self.session_processor is not None:
-                self._switch.detach(self.session_processor)
+            if self.session_processor is not None:
+                for switch in (self._switch, *self._joined):
+                    if switch is not None:
+                        switch.detach(self.session_processor)
             if self.collectors is not None:
                 self.collectors.shutdown()
         except Exception as exc:
             logger.debug("devduck-otel: tracing shutdown failed: %r", exc)
+
+    def join_global(self) -> bool:
+        """Also record the spans of a global SDK provider set after the recording began.
+
+        A framework's own telemetry set up after ``instrument(agent)`` (Strands'
+        ``StrandsTelemetry()``) makes its spans there; the session joins that provider
+        too, so the order of the two calls does not matter.
+
+        Returns:
+            Whether a provider was joined now.
+        """
+        target = sdk_provider_of(get_tracer_provider())
+        if target is None or target is self.tracer_provider or self.session_processor is None:
+            return False
+        switch = _switch_for(target)
+        with self._lock:
+            if self._closed or switch in self._joined:
+                return False
+            self._joined.append(switch)
+        switch.attach(self.session_processor)
+        return True
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Flush the session processor, then the collectors (owned only)."""
@@ -330,17 +371,25 @@ def setup_tracing(
         redactor: Applied before collectors see a span (owned providers only).
         capture_content: Send message and tool content to collectors.
         tracer_provider: The provider to join; default: the global one when it is an
-            SDK ``TracerProvider``.
+            SDK ``TracerProvider`` or wraps one.
 
     Returns:
         The setup, or ``None`` when ``OTEL_SDK_DISABLED=true``.
+
+    Raises:
+        TypeError: ``tracer_provider`` is neither an SDK provider nor wraps one.
     """
     if sdk_disabled():
         return None
-    target = tracer_provider
-    if target is None:
-        current = get_tracer_provider()
-        target = current if isinstance(current, TracerProvider) else None
+    if tracer_provider is not None:
+        target = sdk_provider_of(tracer_provider)
+        if target is None:
+            raise TypeError(
+                "tracer_provider must be an OpenTelemetry SDK TracerProvider, or a provider "
+                f"that wraps one (as Logfire's does); got {type(tracer_provider).__name__}"
+            )
+    else:
+        target = sdk_provider_of(get_tracer_provider())
     if target is not None:
         switch = _switch_for(target)
         switch.attach(session_processor)
