@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from opentelemetry import trace
+
 from devduck_otel import _attributes as A
 from devduck_otel._guard import log_internal_error, raise_internal_errors
 from devduck_otel._recorder import Recorder
@@ -71,14 +73,19 @@ def _is_noise(path: str) -> bool:
     )
 
 
+_PROCESS_EVENTS = frozenset({"subprocess.Popen", "os.system", "os.posix_spawn", "pty.spawn"})
+
+
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     rec = _sink
     if rec is None:
         return
     if event == "open":
         _on_open(rec, args)
-    elif event in ("subprocess.Popen", "os.system", "os.posix_spawn", "os.exec"):
+    elif event in _PROCESS_EVENTS:
         _on_process(rec, event, args)
+    elif event == "os.exec":
+        _on_exec(rec, args)
 
 
 def _on_open(rec: Recorder, args: tuple[Any, ...]) -> None:
@@ -101,20 +108,36 @@ def _on_open(rec: Recorder, args: tuple[Any, ...]) -> None:
         _local.off = False
 
 
+def _text(value: Any) -> Any:
+    """A path or argument as text (bytes as the OS decodes file names)."""
+    if isinstance(value, (bytes, bytearray)):
+        return os.fsdecode(bytes(value))
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value
+
+
+def process_data(event: str, args: tuple[Any, ...]) -> dict[str, Any]:
+    """The ``process.spawn`` data of an audit event (command lines as text)."""
+    if event == "os.system":
+        return {"command": _text(args[0]), "api": event}
+    if event == "pty.spawn":
+        argv = args[0]
+        items = [_text(a) for a in ([argv] if isinstance(argv, (str, bytes)) else argv)]
+        return {"executable": _text(items[0]) if items else None, "args": items, "api": event}
+    argv = args[1] if len(args) > 1 else None
+    listed = [_text(a) for a in argv] if isinstance(argv, (list, tuple)) else _text(argv)
+    return {"executable": _text(args[0]), "args": listed, "api": event}
+
+
 def _on_process(rec: Recorder, event: str, args: tuple[Any, ...]) -> None:
     if getattr(_local, "off", False):
         return
     _local.off = True
     try:
-        if event == "os.system":
-            data: dict[str, Any] = {"command": args[0], "api": event}
-        else:
-            argv = args[1] if len(args) > 1 else None
-            data = {
-                "executable": args[0],
-                "args": list(argv) if isinstance(argv, (list, tuple)) else argv,
-                "api": event,
-            }
+        data = process_data(event, args)
+        if event == "pty.spawn":  # its child's exec is this same program: not twice
+            _local.announced = data["args"]
         rec.emit("sys", "process.spawn", data)
     except Exception as exc:  # never raise into the user's subprocess call
         if raise_internal_errors():
@@ -122,6 +145,23 @@ def _on_process(rec: Recorder, event: str, args: tuple[Any, ...]) -> None:
         log_internal_error("recording a process", exc)
     finally:
         _local.off = False
+
+
+def _on_exec(rec: Recorder, args: tuple[Any, ...]) -> None:
+    """``os.exec*``: in a forked child (``pty.fork``, ``os.fork``), for the parent's session."""
+    if not rec.journal.forked or getattr(_local, "off", False):
+        return  # exec in the recording process itself ends the recording with it
+    try:
+        data = process_data("os.exec", args[:2])
+        if data["args"] == getattr(_local, "announced", None):
+            return
+        ctx = trace.get_current_span().get_span_context()
+        ids = (f"{ctx.trace_id:032x}", f"{ctx.span_id:016x}", None) if ctx.is_valid else (None,) * 3
+        rec.journal.write_from_child("process.spawn", data, ids)
+    except Exception as exc:  # the exec goes on whatever happens here
+        if raise_internal_errors():
+            raise
+        log_internal_error("recording a forked child's exec", exc)
 
 
 def _http_hook(method_of: Callable[[Any], str]) -> Callable[..., None]:

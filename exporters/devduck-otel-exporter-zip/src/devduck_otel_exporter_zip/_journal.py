@@ -281,6 +281,33 @@ class SessionJournal:
         if threading.current_thread() is not self._thread and self._thread.is_alive():
             self._thread.join(timeout=5)
 
+    def write_from_child(
+        self, event_type: str, data: dict[str, Any], ids: tuple[str | None, ...]
+    ) -> None:
+        """In a forked child: append one event line for the parent's session (exec only).
+
+        A child that replaces itself with another program (``fork`` + ``exec``, as
+        ``pty.spawn`` and shells do) cannot reach the parent's exporter; the program it
+        runs is written, redacted, with one ``O_APPEND`` write to a file of its own
+        that the ZIP merges in time order. Nothing else of a child is recorded.
+
+        Args:
+            event_type: The event type (``process.spawn``).
+            data: The event data.
+            ids: Trace, span and parent span ids (hex) of the span current at the fork.
+        """
+        if not self._forked or not self.path.is_dir():
+            return
+        line = Line(time.time_ns(), "sys", event_type, orjson.dumps(data), *ids[:3])
+        (line,) = self.redacting.lines([line])
+        fd = os.open(
+            self.path / F.JOURNAL_CHILD_EVENTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
+        )
+        try:
+            os.write(fd, encode_line(line) + b"\n")
+        finally:
+            os.close(fd)
+
     def _forget_after_fork(self) -> None:
         """In a forked child: the journal is the parent's; never write or remove it."""
         self._forked = True

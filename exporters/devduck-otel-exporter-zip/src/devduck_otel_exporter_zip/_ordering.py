@@ -8,6 +8,7 @@ timestamps and file offsets are held in memory and sorted (stable).
 
 from __future__ import annotations
 
+import heapq
 import mmap
 from array import array
 from collections.abc import Iterator
@@ -50,6 +51,11 @@ def ordered_lines(path: Path) -> Iterator[bytes]:
             order = sorted(order, key=stamps.__getitem__)
         for index in order:
             yield mm[starts[index] : ends[index]]
+
+
+def merged_lines(*paths: Path) -> Iterator[bytes]:
+    """The lines of several journal events files, each in time order, merged (stable)."""
+    return heapq.merge(*(ordered_lines(path) for path in paths), key=_timestamp)
 
 
 def numbered(lines: Iterator[bytes]) -> Iterator[bytes]:

@@ -24,7 +24,7 @@ import orjson
 
 from devduck_otel_exporter_zip import schema as F
 from devduck_otel_exporter_zip._journal import iter_lines, load_json_lines
-from devduck_otel_exporter_zip._ordering import numbered, ordered_lines
+from devduck_otel_exporter_zip._ordering import merged_lines, numbered
 from devduck_otel_exporter_zip._otlpjson import request_json
 from devduck_otel_exporter_zip.version import __version__
 
@@ -204,7 +204,11 @@ def _write_entries(
     signatures: dict[str, str] = {}
     counter = _EventCounter()
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        events = counter.watch(numbered(ordered_lines(journal_dir / F.JOURNAL_EVENTS)))
+        events = counter.watch(
+            numbered(
+                merged_lines(journal_dir / F.JOURNAL_EVENTS, journal_dir / F.JOURNAL_CHILD_EVENTS)
+            )
+        )
         total = _write_stream(zf, F.EVENTS_ENTRY, events)
         snapshots = _snapshot_records(journal_dir, counter)
         snapshots_json = orjson.dumps(snapshots, option=orjson.OPT_INDENT_2)

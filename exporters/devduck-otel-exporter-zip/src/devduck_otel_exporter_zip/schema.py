@@ -34,6 +34,8 @@ JOURNAL_SPANS: Final = "spans.jsonl"
 JOURNAL_MESSAGES: Final = "messages.jsonl"
 JOURNAL_SNAPSHOTS: Final = "snapshots.jsonl"
 JOURNAL_BLOBS: Final = "blobs"
+JOURNAL_CHILD_EVENTS: Final = "children.jsonl"
+"""Event lines written by forked children (the program a ``fork`` + ``exec`` runs)."""
 JOURNAL_FILES: Final = (JOURNAL_EVENTS, JOURNAL_SPANS, JOURNAL_MESSAGES, JOURNAL_SNAPSHOTS)
 
 # -- attributes devduck-otel puts on spans and span events ------------------------------
