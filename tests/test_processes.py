@@ -14,18 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import devduck_otel
+from tests.support.recording import record
 
 TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
-
-
-def _record(fn: Any) -> devduck_otel.LoadedSession:
-    devduck_otel.start_recording()
-    try:
-        fn()
-    finally:
-        path = devduck_otel.stop_recording()
-    assert path is not None
-    return devduck_otel.load_session(path)
 
 
 def _spawns(session: devduck_otel.LoadedSession) -> list[dict[str, Any]]:
@@ -58,7 +49,7 @@ def shell_in_pty(word: str) -> str:
 
 def test_pty_fork_and_exec_is_recorded_under_the_tool() -> None:
     """The program a pty child execs is in the parent's session, redacted, under the tool."""
-    session = _record(lambda: shell_in_pty("hello"))
+    session = record(lambda: shell_in_pty("hello"))
     (spawn,) = [s for s in _spawns(session) if s["api"] == "os.exec"]
     assert spawn["executable"] == "/bin/echo" and spawn["args"][:2] == ["echo", "hello"]
     assert TOKEN not in repr(spawn)
@@ -76,7 +67,7 @@ def test_plain_fork_and_exec_is_recorded() -> None:
             os.execv("/bin/true", ["true", "--from-fork"])  # noqa: S606
         os.waitpid(pid, 0)
 
-    session = _record(run)
+    session = record(run)
     assert [s["args"] for s in _spawns(session)] == [["true", "--from-fork"]]
 
 
@@ -87,7 +78,7 @@ def test_bytes_command_lines_are_text_and_redacted() -> None:
         os.system(f"export GITHUB_TOKEN={TOKEN}; true".encode())  # noqa: S605
         subprocess.run([b"/bin/true", b"--token=" + TOKEN.encode()], check=True)
 
-    spawns = _spawns(_record(run))
+    spawns = _spawns(record(run))
     system = next(s for s in spawns if s["api"] == "os.system")
     popen = next(s for s in spawns if s["api"] == "subprocess.Popen")
     assert isinstance(system["command"], str) and "export GITHUB_TOKEN=" in system["command"]
@@ -112,7 +103,7 @@ def test_posix_spawn_and_pty_spawn_are_recorded() -> None:
             os.close(saved)
             os.close(read)
 
-    spawns = _spawns(_record(run))
+    spawns = _spawns(record(run))
     assert {"api": "os.posix_spawn", "executable": "/bin/true", "args": ["true", "posix"]} in spawns
     ptys = [s for s in spawns if s["args"] == ["/bin/echo", "from-pty"]]
     assert [s["api"] for s in ptys] == ["pty.spawn"]  # its child's exec is not counted twice
@@ -130,7 +121,7 @@ def test_a_child_that_only_forks_records_nothing(tmp_path: Path) -> None:
         os.waitpid(pid, 0)
         mine.write_text("parent")
 
-    session = _record(run)
+    session = record(run)
     assert session.get_events_by_type("process.spawn") == []
     opened = [e["data"]["path"] for e in session.get_events_by_type("file.open")]
     assert str(mine) in opened and str(childs) not in opened

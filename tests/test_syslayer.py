@@ -9,7 +9,6 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +16,7 @@ import requests
 
 import devduck_otel
 from tests.support.http_server import serve
+from tests.support.recording import record
 
 
 @pytest.fixture
@@ -24,16 +24,6 @@ def base_url() -> Iterator[str]:
     """A real HTTP server on loopback."""
     with serve() as url:
         yield url
-
-
-def _record(fn: Any) -> devduck_otel.LoadedSession:
-    devduck_otel.start_recording()
-    try:
-        fn()
-    finally:
-        path = devduck_otel.stop_recording()
-    assert path is not None
-    return devduck_otel.load_session(path)
 
 
 def test_file_open_recorded_with_path_and_mode(tmp_path: Path) -> None:
@@ -44,7 +34,7 @@ def test_file_open_recorded_with_path_and_mode(tmp_path: Path) -> None:
         target.write_text("hello")
         target.read_text()
 
-    session = _record(work)
+    session = record(work)
     opens = [
         e["data"]
         for e in session.get_events_by_type("file.open")
@@ -64,7 +54,7 @@ def test_noise_and_own_writes_are_filtered(tmp_path: Path, recordings_dir: Path)
         devduck_otel.snapshot()
         devduck_otel.export_recording(str(tmp_path / "mid.zip"))
 
-    session = _record(work)
+    session = record(work)
     paths = [e["data"]["path"] for e in session.get_events_by_type("file.open")]
     assert not [p for p in paths if p.startswith(("/proc", "/dev")) or p.endswith(".pyc")]
     assert not [p for p in paths if p.startswith(str(recordings_dir)) or "site-packages" in p]
@@ -94,7 +84,7 @@ def test_nothing_captured_outside_a_recording(tmp_path: Path, base_url: str) -> 
 
 def test_process_spawn_recorded() -> None:
     """subprocess.run is recorded as process.spawn with its arguments."""
-    session = _record(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True))
+    session = record(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True))
     spawns = session.get_events_by_type("process.spawn")
     assert any(e["data"]["args"] == [sys.executable, "-c", "pass"] for e in spawns)
 
@@ -106,7 +96,7 @@ def test_requests_get_and_post(base_url: str) -> None:
         requests.get(base_url + "/items?page=2", timeout=5)
         requests.post(base_url + "/items", json={"a": 1}, timeout=5)
 
-    session = _record(work)
+    session = record(work)
     gets = session.get_events_by_type("http.get")
     posts = session.get_events_by_type("http.post")
     assert (
@@ -130,7 +120,7 @@ def test_httpx_sync_and_async(base_url: str) -> None:
             client.post(base_url + "/sync-post", content=b"x")
         asyncio.run(call_async())
 
-    session = _record(work)
+    session = record(work)
     urls = {
         e["data"]["url"]
         for e in session.get_events_by_layer("sys")
@@ -142,7 +132,7 @@ def test_httpx_sync_and_async(base_url: str) -> None:
 
 def test_http_failure_status_is_recorded(base_url: str) -> None:
     """A 500 answer is recorded with its status code."""
-    session = _record(lambda: requests.get(base_url + "/fail", timeout=5))
+    session = record(lambda: requests.get(base_url + "/fail", timeout=5))
     assert session.get_events_by_type("http.get")[0]["data"]["status_code"] == 500
 
 
@@ -179,5 +169,5 @@ def test_stop_removes_http_instrumentation() -> None:
 def test_sys_layer_can_be_switched_off(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """DEVDUCK_SYS_LAYER=false records no file opens."""
     monkeypatch.setenv("DEVDUCK_SYS_LAYER", "false")
-    session = _record(lambda: (tmp_path / "x.txt").write_text("x"))
+    session = record(lambda: (tmp_path / "x.txt").write_text("x"))
     assert session.get_events_by_layer("sys") == []
