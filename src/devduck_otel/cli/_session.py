@@ -142,7 +142,8 @@ def iter_otlp_spans(path: Path) -> Iterator[tuple[dict[str, Any], dict[str, Any]
     """Yield ``(span, resource)`` pairs from the ZIP's ``spans.otlp.jsonl``, if any.
 
     Each line is one OTLP-JSON ``ExportTraceServiceRequest``. A broken line is
-    skipped: spans are a view on the session, the events are its record.
+    skipped (a hand-edited or truncated ZIP): the events derived from the same spans
+    are in ``events.jsonl``.
 
     Args:
         path: The session ZIP.
