@@ -59,8 +59,8 @@ from devduck_otel._guard import guard
 from devduck_otel._recorder import Recorder
 from devduck_otel.environment_variables import DEVDUCK_AUTO_RECORD, DEVDUCK_RECORDINGS_DIR
 from devduck_otel.redaction._redactor import Redactor
+from devduck_otel.tracing._exporters import build_collector_processors
 from devduck_otel.tracing._layers import tag_layer
-from devduck_otel.tracing._provider import build_collector_processors
 
 __all__ = ["DevduckConfigurator", "DevduckDistro", "SysLayerInstrumentor"]
 

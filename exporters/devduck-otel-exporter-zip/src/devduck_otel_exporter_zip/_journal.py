@@ -183,7 +183,9 @@ class SessionJournal:
                 self._derive(record, state, lines)
                 spans.append(record)
             for state in live.values():
-                self._derive(SpanRecord.freeze(state.span), state, lines)
+                record = SpanRecord.freeze(state.span)
+                if not record.ended:  # one that ended just now comes frozen, next flush
+                    self._derive(record, state, lines)
             self._write(lines, spans)
 
     def _derive(self, record: SpanRecord, state: _Live | None, out: list[Line]) -> None:
