@@ -178,3 +178,17 @@ def test_session_without_whole_model_calls_says_what_is_missing() -> None:
         MissingStepsError, match=r"hold no request and response.*resume still works"
     ):
         session.replay(_fresh())
+
+
+def test_diff_of_a_fork_shows_where_it_parts(capsys: pytest.CaptureFixture[str]) -> None:
+    """``devduck-otel diff`` of a session and its fork names the overridden tool result."""
+    from tests.test_cli import run
+
+    session = _record()
+    live = ScriptedModel(["Sunny in Oslo, then."])
+    result = session.replay(_fresh(model=live, tools=[weather]), until=2, override="sunny")
+    code, out, _ = run(capsys, "diff", str(session.path), str(result.session_path))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("Sessions first differ at step 3")
+    assert '"text": "rainy in Oslo"' in lines[1] and '"text": "sunny"' in lines[2]
