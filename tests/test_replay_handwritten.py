@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 import devduck_otel
+from devduck_otel.replay._player import ReplayedError
 
 LIVE_CALLS: list[str] = []
 ALLOW = {"live": True}
@@ -136,7 +137,12 @@ def test_recorded_tool_error_is_raised_again() -> None:
         if event["event_type"] == "tool.result":
             event["data"]["error"] = "KeyError: 'alpha'"
     ALLOW["live"] = False
-    with pytest.raises(Exception, match="KeyError: 'alpha'"):
+    with pytest.raises(KeyError, match="'alpha'"):
+        session.replay(Loop())
+    for event in session.events:
+        if event["event_type"] == "tool.result":
+            event["data"]["error"] = "ShopClosed: come back later"
+    with pytest.raises(ReplayedError, match="ShopClosed: come back later"):
         session.replay(Loop())
 
 

@@ -8,6 +8,8 @@ mismatch is a :class:`Divergence`; the player then stops the run (raises
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import dataclasses
 import difflib
 import json
@@ -65,6 +67,20 @@ class ReplayStopped(Exception):
 
 class ReplayedError(RuntimeError):
     """A recorded tool or model error, raised again during a replay."""
+
+
+def recorded_error(text: str) -> Exception:
+    """The exception to raise for a recorded ``"Type: message"`` error text.
+
+    A built-in exception type is raised as itself (so ``except ZeroDivisionError``
+    still catches it); any other type as :class:`ReplayedError` carrying the text.
+    """
+    name, sep, message = text.partition(": ")
+    found = getattr(builtins, name, None) if sep else None
+    if isinstance(found, type) and issubclass(found, Exception):
+        with contextlib.suppress(Exception):
+            return found(message)
+    return ReplayedError(text)
 
 
 def _pretty(value: Any) -> list[str]:
@@ -182,7 +198,7 @@ class Player:
         if step is None:
             return LIVE
         if step.error is not None:
-            raise ReplayedError(step.error)
+            raise recorded_error(step.error)
         return _jsonsafe.restore(step.response, allow_pickle=self.allow_pickle)
 
     def finish(self) -> Divergence | None:

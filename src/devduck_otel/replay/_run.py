@@ -123,7 +123,11 @@ def _recording(session: LoadedSession, until: int | None, record: bool) -> Itera
 
 
 def _final_check(session: LoadedSession, adapter: Any, steps: list[Step]) -> Divergence | None:
-    after = [s for s in session.snapshots if str(s.get("description") or "").startswith("after")]
+    after = [
+        s
+        for s in session.snapshots
+        if str(s.get("description") or "").startswith("after invocation")
+    ]
     if not after:
         return None
     expected = plain_messages(normalize(after[-1].get("agent_messages") or []))
