@@ -192,3 +192,19 @@ def test_diff_of_a_fork_shows_where_it_parts(capsys: pytest.CaptureFixture[str])
     lines = out.splitlines()
     assert lines[0].startswith("Sessions first differ at step 3")
     assert '"text": "rainy in Oslo"' in lines[1] and '"text": "sunny"' in lines[2]
+
+
+def test_viewer_payload_numbers_the_steps_and_names_the_parent() -> None:
+    """The timeline's data holds each step's number by span, and a fork's parent and step."""
+    from devduck_otel.cli._viewer import build_payload
+
+    session = _record()
+    result = session.replay(_fresh(model=ScriptedModel(["ok"]), tools=[weather]), until=2)
+    child = devduck_otel.load_session(result.session_path or "")
+    payload = build_payload(child.events, [], [], child.metadata)
+    assert [(s["n"], s["k"]) for s in payload["steps"]] == [(1, "model"), (2, "tool"), (3, "model")]
+    assert all(s["span"] for s in payload["steps"])
+    assert (payload["meta"]["parent_session"], payload["meta"]["parent_step"]) == (
+        session.session_id,
+        2,
+    )
