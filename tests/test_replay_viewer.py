@@ -16,7 +16,7 @@ __all__ = ["browser", "page"]  # the fixtures, imported for this module
 
 
 def test_a_fork_shows_its_parent_and_fork_point(page: Page, tmp_path: Path) -> None:
-    """The header of a forked session names the parent session and the step it forked at."""
+    """A fork's header names its parent and fork step; a step's span tooltip shows its number."""
     model = ScriptedModel([tool_turn("weather", {"city": "Oslo"}), "Rainy."])
     agent = Agent(model=model, tools=[weather], callback_handler=None)
     devduck_otel.instrument(agent)
@@ -28,3 +28,12 @@ def test_a_fork_shows_its_parent_and_fork_point(page: Page, tmp_path: Path) -> N
     stats = page.locator("#session-stats").text_content() or ""
     assert "3 steps" in stats
     assert f"replay of {session.session_id}, forked at step 2" in stats
+    names = page.evaluate(
+        "JSON.parse(document.getElementById('devduck-data').textContent).spans.map(s => s.n)"
+    )
+    index = names.index("execute_tool weather")
+    point = page.evaluate(f"devduckViewer.pointFor('span', {index})")
+    page.mouse.move(point["x"], point["y"])
+    assert (page.locator("#tooltip").text_content() or "").startswith(
+        "step 2  execute_tool weather"
+    )
