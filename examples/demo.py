@@ -78,6 +78,21 @@ def resume(path: str, workdir: Path, base_url: str) -> None:
     print(f"  system prompt: {fresh.system_prompt!r}")
 
 
+def replay_and_fork(path: str, workdir: Path, base_url: str) -> None:
+    """Replay the session on a fresh agent (nothing runs), then fork it at step 1."""
+    session = devduck_otel.load_session(path)
+    print(f"\nthe session has {len(session.steps)} steps; replaying them:")
+    fresh = DemoAgent(make_tools(workdir, base_url), demo_model())
+    result = session.replay(fresh, on_step=lambda s: print(f"  served step {s.number} {s.name}"))
+    print(f"replay diverged: {result.diverged}; recorded as {result.session_path}")
+    forked = DemoAgent(make_tools(workdir, base_url), demo_model())
+    fork = session.replay(forked, until=1, override={"city": "Lisbon", "sky": "stormy"})
+    print(
+        f"fork at step 1 (weather says stormy): {fork.steps_replayed} step served, "
+        f"{fork.steps_live} live; parent {session.session_id} -> {fork.session_path}"
+    )
+
+
 def main() -> int:
     """Run the demo end to end."""
     with tempfile.TemporaryDirectory(prefix="devduck-demo-") as tmp, loopback_server() as url:
@@ -85,6 +100,7 @@ def main() -> int:
         path = record(workdir, url)
         summarize(path)
         resume(path, workdir, url)
+        replay_and_fork(path, workdir, url)
     return 0
 
 

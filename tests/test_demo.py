@@ -22,3 +22,14 @@ def test_demo_prints_summary_and_restored_messages() -> None:
     assert "failed tool: divide: ZeroDivisionError" in text
     assert "resumed a fresh agent from snapshot 2: 6 messages restored" in text
     assert "toolUse weather({'city': 'Lisbon'})" in text
+
+
+def test_demo_ends_with_a_replay_and_a_fork() -> None:
+    """The demo replays its session without divergence, then forks it at step 1."""
+    out = subprocess.run(
+        [sys.executable, str(DEMO)], capture_output=True, text=True, check=True, timeout=120
+    )
+    text = out.stdout
+    assert "the session has 5 steps" in text and "served step 5 divide" in text
+    assert "replay diverged: False" in text
+    assert "fork at step 1 (weather says stormy): 1 step served, 4 live" in text

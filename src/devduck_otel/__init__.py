@@ -29,6 +29,7 @@ from devduck_otel._instrument import instrument, uninstrument
 from devduck_otel._recorder import Recorder
 from devduck_otel._session_tool import session_recorder
 from devduck_otel.capture._agent import agent
+from devduck_otel.capture._llm import llm
 from devduck_otel.capture._threads import ContextThreadPoolExecutor, wrap_context
 from devduck_otel.capture._tool import tool
 from devduck_otel.resume._session import resume_session
@@ -42,6 +43,7 @@ __all__ = [
     "export_recording",
     "instrument",
     "list_sessions",
+    "llm",
     "LoadedSession",
     "load_session",
     "Recorder",

@@ -66,6 +66,7 @@ def start_recording(
     parent_session: str | None = None,
     parent_snapshot: int | None = None,
     links: Sequence[Link] = (),
+    parent_step: int | None = None,
 ) -> Recorder | DisabledRecording:
     """Start recording this process's agent activity into a new session.
 
@@ -83,6 +84,7 @@ def start_recording(
         parent_session: The session this one continues (set by resume).
         parent_snapshot: The snapshot of ``parent_session`` it continues from.
         links: Span links added to agent spans (set by resume).
+        parent_step: The step of ``parent_session`` this one forked at (set by replay).
 
     Returns:
         The running recording.
@@ -109,6 +111,7 @@ def start_recording(
             parent_session=parent_session,
             parent_snapshot=parent_snapshot,
             links=links,
+            metadata={"parent_step": parent_step} if parent_session is not None else None,
         )
         _activate(rec, config.sys_layer)
         if not _atexit_registered:

@@ -24,6 +24,7 @@ from devduck_otel._guard import guard
 from devduck_otel.capture import _syslayer
 from devduck_otel.capture._genai import error_text, mark_error, tool_attributes
 from devduck_otel.capture._wrapping import bare_or_named, wrap_call
+from devduck_otel.replay import _hook
 from devduck_otel.session import _jsonsafe
 
 if TYPE_CHECKING:
@@ -128,7 +129,8 @@ def _wrap(fn: F, name: str) -> F:
         return _wrap_async_gen(fn, name, bind)  # type: ignore[return-value]
     if inspect.isgeneratorfunction(fn):
         return _wrap_gen(fn, name, bind)  # type: ignore[return-value]
-    return wrap_call(fn, lambda args, kwargs: _start(name, bind, args, kwargs))
+    served = _hook.served(fn, "tool", name, bind)  # a replay returns the recorded result
+    return wrap_call(served, lambda args, kwargs: _start(name, bind, args, kwargs))
 
 
 def _wrap_gen(

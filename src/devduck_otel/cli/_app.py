@@ -18,6 +18,7 @@ import typer
 from devduck_otel.cli import _tables
 from devduck_otel.cli._diff import compare, render_diff
 from devduck_otel.cli._output import loading, print_json, stdout_console
+from devduck_otel.cli._replay import replay_command, steps_command
 from devduck_otel.cli._session import (
     CliError,
     open_session,
@@ -35,6 +36,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+app.command("steps")(steps_command)
+app.command("replay")(replay_command)
 
 
 class Layer(str, Enum):

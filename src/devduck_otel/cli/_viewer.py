@@ -171,7 +171,16 @@ def build_payload(
         "spans": _spans_payload(spans, t0),
         "snapshots": snaps,
         "messages": messages,
+        "steps": _steps_payload(events),
     }
+
+
+def _steps_payload(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Replay's step numbers, by span, for the timeline (``#3 tool weather``)."""
+    from devduck_otel.replay._steps import steps_of
+
+    steps = steps_of(list(events))
+    return [{"n": s.number, "k": s.kind, "name": s.name, "span": s.span_id} for s in steps]
 
 
 def render_html(payload: dict[str, Any]) -> str:

@@ -314,7 +314,7 @@
 
   function describe(h) {
     if (h.kind === "event") return DATA.types[EV.y[h.index]] + "  " + EV.s[h.index];
-    if (h.kind === "span") { const s = DATA.spans[h.index]; return s.n + "  " + fmtOffset(s.e - s.t); }
+    if (h.kind === "span") { const s = DATA.spans[h.index]; return stepLabel(s) + s.n + "  " + fmtOffset(s.e - s.t); }
     const s = DATA.snapshots[h.index];
     return "snapshot #" + s.id + "  " + (s.d.description || "");
   }
@@ -500,12 +500,22 @@
     tip.hidden = false;
   }
 
+  function stepLabel(s) {
+    const step = (DATA.steps || []).find((p) => p.span && p.span === s.d.span_id);
+    return step ? "step " + step.n + "  " : "";
+  }
+
   function header() {
     const m = DATA.meta || {};
     $("session-title").textContent = DATA.title;
     const parts = [N + " events", DATA.spans.length + " spans", DATA.snapshots.length + " snapshots"];
     if (typeof m.duration_seconds === "number") parts.push(m.duration_seconds.toFixed(1) + " s");
     if (m.start_time) parts.push("started " + m.start_time);
+    if ((DATA.steps || []).length) parts.push(DATA.steps.length + " steps");
+    if (m.parent_session) {
+      const at = m.parent_step ? ", forked at step " + m.parent_step : "";
+      parts.push("replay of " + m.parent_session + at);
+    }
     $("session-stats").textContent = parts.join(" · ");
   }
 

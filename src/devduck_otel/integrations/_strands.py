@@ -53,6 +53,7 @@ from devduck_otel.integrations._base import (
 )
 from devduck_otel.integrations._strands_data import (
     model_call_data,
+    model_request,
     query_text,
     strands_model_info,
     tool_result_data,
@@ -190,6 +191,7 @@ class DevduckHooks:
         self.enabled = True
         self._invocations: list[Invocation] = []
         self._model_spans: list[tuple[OpenSpan | None, float]] = []
+        self._model_requests: list[dict[str, Any] | None] = []
         self._tool_spans: dict[str, tuple[Span, OpenSpan | None, float]] = {}
         self._count = 0
         self._session = ""
@@ -290,6 +292,10 @@ class DevduckHooks:
                         attr.GEN_AI_CONVERSATION_ID: inv.recorder.session_id,
                     },
                 )
+        request = None
+        with guard("strands model request"):
+            request = model_request(event.agent)
+        self._model_requests.append(request)
         self._model_spans.append((opened, time.monotonic()))
 
     def after_model(self, event: AfterModelCallEvent) -> None:
@@ -298,9 +304,10 @@ class DevduckHooks:
         if inv is None or not self._model_spans:
             return
         opened, started = self._model_spans.pop()
+        request = self._model_requests.pop() if self._model_requests else None
         try:
             with guard("strands after model call"):
-                data = model_call_data(event, time.monotonic() - started)
+                data = model_call_data(event, time.monotonic() - started, request)
                 span = opened.span if opened is not None else inv.span
                 if opened is not None:
                     set_usage(opened.span, data.get("input_tokens"), data.get("output_tokens"))
@@ -361,4 +368,5 @@ class DevduckHooks:
                 with guard("ending a span"):
                     opened.span.end()
         self._model_spans.clear()
+        self._model_requests.clear()
         self._tool_spans.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -36,10 +37,29 @@ def query_text(messages: Any) -> str:
     return "\n".join(text_preview(m.get("content"), limit=10_000) for m in messages)
 
 
-def model_call_data(event: AfterModelCallEvent, seconds: float) -> dict[str, Any]:
-    """Return the data of a ``model.call`` event: model, duration, stop reason, tokens."""
+def model_request(agent: Any) -> dict[str, Any]:
+    """Return the whole request of the model call about to be made (for replay)."""
+    config = agent.model.get_config() if callable(getattr(agent.model, "get_config", None)) else {}
+    return {
+        "messages": copy.deepcopy(list(agent.messages)),
+        "system_prompt": agent.system_prompt,
+        "tools": copy.deepcopy(agent.tool_registry.get_all_tool_specs()),
+        "model": strands_model_info(agent.model)["model_id"],
+        "params": dict(config) if isinstance(config, dict) else {},
+    }
+
+
+def model_call_data(
+    event: AfterModelCallEvent, seconds: float, request: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return the data of a ``model.call`` event: model, duration, stop reason, tokens.
+
+    With the ``request`` taken before the call the event holds the whole call:
+    ``request`` and ``response`` (message, stop reason, usage), which replay serves.
+    """
     info = strands_model_info(event.agent.model)
     data: dict[str, Any] = {
+        "name": info["model_id"],
         "model_id": info["model_id"],
         "provider": info["provider"],
         "duration_ms": round(seconds * 1000, 3),
@@ -50,9 +70,21 @@ def model_call_data(event: AfterModelCallEvent, seconds: float) -> dict[str, Any
         data["stop_reason"] = str(response.stop_reason)
         data["input_tokens"] = usage.get("inputTokens")
         data["output_tokens"] = usage.get("outputTokens")
+    if request is not None:
+        data["request"] = request
+        data["response"] = _response(event)
     if event.exception is not None:
         data["error"] = error_text(event.exception)
     return data
+
+
+def _response(event: AfterModelCallEvent) -> dict[str, Any] | None:
+    response = event.stop_response
+    if response is None:
+        return None
+    usage = (response.message.get("metadata") or {}).get("usage")
+    message = {"role": response.message.get("role"), "content": response.message.get("content")}
+    return {"message": message, "stop_reason": str(response.stop_reason), "usage": usage}
 
 
 def tool_result_data(event: AfterToolCallEvent, started: float) -> dict[str, Any]:

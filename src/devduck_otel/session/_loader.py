@@ -19,11 +19,13 @@ import math
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devduck_otel_exporter_zip import recordings_dir
 
 from devduck_otel.exceptions import SessionFormatError, UnsafeSessionError
+from devduck_otel.replay import _steps as _replay
+from devduck_otel.replay._steps import Step
 from devduck_otel.resume import _resume
 from devduck_otel.session import _legacy
 from devduck_otel.session._loadparse import (
@@ -44,6 +46,9 @@ from devduck_otel.session._zipsafe import (
     EntrySource,
     open_source,
 )
+
+if TYPE_CHECKING:
+    from devduck_otel.replay._run import ReplayResult
 
 __all__ = [
     "LoadedSession",
@@ -194,6 +199,17 @@ class LoadedSession:
             The resume report plus ``agent_result`` and ``session_path``.
         """
         return _resume.resume_and_continue(self, snapshot_id, query, agent)
+
+    @property
+    def steps(self) -> list[Step]:
+        """The recorded model and tool steps, in time order, numbered from 1."""
+        return _replay.steps_of(self.events)
+
+    def replay(self, agent: Any, **options: Any) -> ReplayResult:
+        """Run the session again on ``agent``: see :func:`devduck_otel.replay._run.replay`."""
+        from devduck_otel.replay._run import replay  # here: replay imports the recorder
+
+        return replay(self, agent, **options)
 
 
 def _ns(event: dict[str, Any]) -> float:

@@ -1,0 +1,64 @@
+"""The replay context that ``@devduck_otel.tool`` and ``@devduck_otel.llm`` consult.
+
+A leaf module (no package imports), so the decorators can import it cheaply. While a
+replay runs, :data:`PLAYER` holds something with ``serve(kind, name, request)``: it
+returns :data:`LIVE` (run the function) or the recorded value, or raises the
+recorded error.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, Final, Protocol, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+LIVE: Final = object()
+"""What ``serve`` returns when the call should run for real."""
+
+
+class Server(Protocol):
+    """What a replay puts in the context."""
+
+    def serve(self, kind: str, name: str, request: Any) -> Any:
+        """Return the recorded response, or :data:`LIVE`."""
+        ...
+
+
+PLAYER: contextvars.ContextVar[Server | None] = contextvars.ContextVar(
+    "devduck_replay_player", default=None
+)
+
+
+def served(fn: F, kind: str, name: str, bind: Callable[[Any, Any], dict[str, Any]]) -> F:
+    """Wrap ``fn`` so that, during a replay, its recorded result is returned instead.
+
+    Args:
+        fn: A sync or async function (not a generator).
+        kind: ``"tool"`` or ``"model"``.
+        name: The step name.
+        bind: Maps ``(args, kwargs)`` to the request dict.
+
+    Returns:
+        The wrapped function; outside a replay it calls ``fn`` unchanged.
+    """
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def async_inner(*args: Any, **kwargs: Any) -> Any:
+            player = PLAYER.get()
+            value = LIVE if player is None else player.serve(kind, name, bind(args, kwargs))
+            return await fn(*args, **kwargs) if value is LIVE else value
+
+        return async_inner  # type: ignore[return-value]
+
+    @functools.wraps(fn)
+    def inner(*args: Any, **kwargs: Any) -> Any:
+        player = PLAYER.get()
+        value = LIVE if player is None else player.serve(kind, name, bind(args, kwargs))
+        return fn(*args, **kwargs) if value is LIVE else value
+
+    return inner  # type: ignore[return-value]
