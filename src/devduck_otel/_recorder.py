@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from devduck_otel_exporter_zip import (
+    BlankSigningKeyError,
     DevduckZipSpanExporter,
     SessionJournal,
     base_metadata,
@@ -34,7 +35,7 @@ from devduck_otel._guard import guard
 from devduck_otel.capture._events import EventSink, own_limits
 from devduck_otel.capture._snapshot import MessageEncoder, capture_snapshot
 from devduck_otel.capture._snapshot_event import MessageTexts, snapshot_attributes
-from devduck_otel.exceptions import RecordingStateError
+from devduck_otel.exceptions import ConfigurationError, RecordingStateError
 from devduck_otel.redaction._redactor import Redactor
 from devduck_otel.session import _jsonsafe
 from devduck_otel.tracing._provider import TracingSetup, setup_tracing
@@ -116,6 +117,10 @@ class Recorder:
     def _new_journal(
         self, session_id: str | None, directory: str | Path | None, extra: dict[str, Any]
     ) -> SessionJournal:
+        try:
+            signing_key()
+        except BlankSigningKeyError as exc:
+            raise ConfigurationError(str(exc)) from None
         folder = recordings_dir(directory)
         folder.mkdir(parents=True, exist_ok=True)
         start = datetime.now(timezone.utc).astimezone()

@@ -25,7 +25,6 @@ from devduck_otel_exporter_zip._exporter import (
     flush_interval,
     new_session_id,
     recordings_dir,
-    signing_key,
 )
 from devduck_otel_exporter_zip._journal import SessionJournal, iter_lines
 from devduck_otel_exporter_zip._otlpjson import (
@@ -35,6 +34,12 @@ from devduck_otel_exporter_zip._otlpjson import (
 )
 from devduck_otel_exporter_zip._recover import recover_journal, recover_journals
 from devduck_otel_exporter_zip._redacting import SessionRedactor
+from devduck_otel_exporter_zip._signing import (
+    SIGNATURE_SCHEME,
+    BlankSigningKeyError,
+    entry_mac,
+    signing_key,
+)
 from devduck_otel_exporter_zip._zipwrite import base_metadata, otlp_span_requests, write_session_zip
 from devduck_otel_exporter_zip.schema import (
     FORMAT_NAME,
@@ -47,9 +52,11 @@ from devduck_otel_exporter_zip.version import __version__
 __all__ = [
     "active_exporter",
     "base_metadata",
+    "BlankSigningKeyError",
     "decode_any_value",
     "decode_key_values",
     "DevduckZipSpanExporter",
+    "entry_mac",
     "finalize",
     "flush_interval",
     "FORMAT_NAME",
@@ -65,6 +72,7 @@ __all__ = [
     "SessionJournal",
     "SessionRedactor",
     "SessionSpanProcessor",
+    "SIGNATURE_SCHEME",
     "signing_key",
     "SPANS_ENTRY",
     "write_session_zip",

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import orjson
 
-from devduck_otel_exporter_zip._exporter import recordings_dir, remove_journal, signing_key
+from devduck_otel_exporter_zip._exporter import recordings_dir, remove_journal
+from devduck_otel_exporter_zip._signing import signing_key
 from devduck_otel_exporter_zip._zipwrite import write_session_zip
 from devduck_otel_exporter_zip.schema import JOURNAL_SUFFIX
 
