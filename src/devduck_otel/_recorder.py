@@ -24,6 +24,7 @@ from devduck_otel_exporter_zip import (
     flush_interval,
     new_session_id,
     recordings_dir,
+    remove_stale_temps,
     signing_key,
     write_session_zip,
 )
@@ -123,6 +124,7 @@ class Recorder:
             raise ConfigurationError(str(exc)) from None
         folder = recordings_dir(directory)
         folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(folder)  # of ZIP writes interrupted by a crash
         start = datetime.now(timezone.utc).astimezone()
         sid = session_id or new_session_id()
         if (folder / f"{sid}.zip").exists() and session_id is not None:

@@ -32,7 +32,12 @@ from devduck_otel_exporter_zip._otlpjson import (
     decode_key_values,
     iter_request_spans,
 )
-from devduck_otel_exporter_zip._recover import recover_journal, recover_journals
+from devduck_otel_exporter_zip._recover import (
+    JournalError,
+    recover_journal,
+    recover_journals,
+    remove_stale_temps,
+)
 from devduck_otel_exporter_zip._redacting import SessionRedactor
 from devduck_otel_exporter_zip._signing import (
     SIGNATURE_SCHEME,
@@ -63,12 +68,14 @@ __all__ = [
     "FORMAT_VERSION",
     "iter_lines",
     "iter_request_spans",
+    "JournalError",
     "JOURNAL_SUFFIX",
     "new_session_id",
     "otlp_span_requests",
     "recordings_dir",
     "recover_journal",
     "recover_journals",
+    "remove_stale_temps",
     "SessionJournal",
     "SessionRedactor",
     "SessionSpanProcessor",

@@ -65,6 +65,12 @@ def flush_interval() -> float:
     return 0.2
 
 
+def _remove_stale_temps(folder: Path) -> None:
+    from devduck_otel_exporter_zip._recover import remove_stale_temps  # imports this module
+
+    remove_stale_temps(folder)
+
+
 def active_exporter() -> DevduckZipSpanExporter | None:
     """Return the exporter made by zero-code set-up that owns its own session, if any."""
     return _active
@@ -112,6 +118,7 @@ class DevduckZipSpanExporter(SpanExporter):
             signing_key()  # a blank key is refused before anything is recorded
             folder = recordings_dir(directory)
             folder.mkdir(parents=True, exist_ok=True)
+            _remove_stale_temps(folder)
             start = datetime.now(timezone.utc).astimezone()
             session_id = new_session_id()
             journal = SessionJournal(
