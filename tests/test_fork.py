@@ -6,6 +6,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -52,7 +53,7 @@ def _run(tmp_path: Path, recordings_dir: Path, mode: str) -> subprocess.Complete
     )
 
 
-def _events(path: Path) -> list[dict[str, object]]:
+def _events(path: Path) -> list[dict[str, Any]]:
     with zipfile.ZipFile(path) as zf:
         return [orjson.loads(line) for line in zf.read("events.jsonl").splitlines()]
 
