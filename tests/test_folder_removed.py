@@ -37,7 +37,7 @@ def test_removed_folder_gives_an_accurate_error_and_leaks_nothing(recordings_dir
     for i in range(5):
         add(i, 1)
     shutil.rmtree(recordings_dir)
-    with pytest.raises(OSError) as caught:
+    with pytest.raises(OSError, match="could not write the session ZIP") as caught:
         devduck_otel.stop_recording()
     message = str(caught.value)
     assert "is gone too (its folder was removed)" in message
