@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import itertools
 import logging
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -227,6 +228,21 @@ def stop_recording(output_path: str | Path | None = None) -> str | None:
         _state.set_active(None)
         with _syslayer.suppressed():
             return str(rec.stop(output_path))
+
+
+def _forget_in_child() -> None:
+    """A forked child records nothing and never writes or removes the parent's session.
+
+    The parent's recording goes on; a child that wants its own session calls
+    ``start_recording()`` (with another session id) after the fork.
+    """
+    global _current, _lock
+    _current = None
+    _lock = threading.RLock()  # another thread may have held it at the fork
+    _state.forget_after_fork()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def _stop_at_exit() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from devduck_otel_exporter_zip import (
+    BlankSigningKeyError,
     DevduckZipSpanExporter,
     SessionJournal,
     base_metadata,
@@ -23,6 +24,7 @@ from devduck_otel_exporter_zip import (
     flush_interval,
     new_session_id,
     recordings_dir,
+    remove_stale_temps,
     signing_key,
     write_session_zip,
 )
@@ -34,7 +36,7 @@ from devduck_otel._guard import guard
 from devduck_otel.capture._events import EventSink, own_limits
 from devduck_otel.capture._snapshot import MessageEncoder, capture_snapshot
 from devduck_otel.capture._snapshot_event import MessageTexts, snapshot_attributes
-from devduck_otel.exceptions import RecordingStateError
+from devduck_otel.exceptions import ConfigurationError, RecordingStateError
 from devduck_otel.redaction._redactor import Redactor
 from devduck_otel.session import _jsonsafe
 from devduck_otel.tracing._provider import TracingSetup, setup_tracing
@@ -116,8 +118,13 @@ class Recorder:
     def _new_journal(
         self, session_id: str | None, directory: str | Path | None, extra: dict[str, Any]
     ) -> SessionJournal:
+        try:
+            signing_key()
+        except BlankSigningKeyError as exc:
+            raise ConfigurationError(str(exc)) from None
         folder = recordings_dir(directory)
         folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(folder)  # of ZIP writes interrupted by a crash
         start = datetime.now(timezone.utc).astimezone()
         sid = session_id or new_session_id()
         if (folder / f"{sid}.zip").exists() and session_id is not None:

@@ -22,3 +22,10 @@ def set_active(recorder: Recorder | None) -> None:
     global _active
     with _lock:
         _active = recorder
+
+
+def forget_after_fork() -> None:
+    """In a forked child: nothing records (the recording and its journal are the parent's)."""
+    global _active, _lock
+    _active = None
+    _lock = threading.Lock()  # another thread may have held it at the fork

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 __all__ = [
+    "ConfigurationError",
     "DevduckError",
     "RecordingStateError",
     "SessionFormatError",
@@ -26,6 +27,10 @@ __all__ = [
 
 class DevduckError(Exception):
     """Base class of every error devduck-otel raises on purpose."""
+
+
+class ConfigurationError(DevduckError, ValueError):
+    """A ``DEVDUCK_*`` setting is unsafe to run with (a blank signing key, say)."""
 
 
 class SessionNotFoundError(DevduckError, FileNotFoundError):

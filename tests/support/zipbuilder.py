@@ -7,7 +7,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import pickle
 import zipfile
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from devduck_otel_exporter_zip import SIGNATURE_SCHEME, entry_mac
 
 START_NS = 1_764_000_000_000_000_000
 """Wall-clock start of the built sessions (ns since the epoch)."""
@@ -184,8 +184,13 @@ def sign(entries: dict[str, bytes], key: bytes, names: Sequence[str] | None = No
     """Add ``signatures.json`` signing ``names`` (default: session.pkl and blobs/*)."""
     if names is None:
         names = [n for n in entries if n == "session.pkl" or n.startswith("blobs/")]
-    signed = {n: hmac.new(key, entries[n], "sha256").hexdigest() for n in names}
-    entries["signatures.json"] = orjson.dumps({"algorithm": "hmac-sha256", "entries": signed})
+    signed = {}
+    for name in names:
+        mac = entry_mac(key, name)
+        mac.update(entries[name])
+        signed[name] = mac.hexdigest()
+    doc = {"algorithm": "hmac-sha256", "scheme": SIGNATURE_SCHEME, "entries": signed}
+    entries["signatures.json"] = orjson.dumps(doc)
 
 
 def write_zip(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -96,6 +97,21 @@ def _text(value: Any) -> Any:
     return _jsonsafe.safe_repr(value, limit=100_000)
 
 
+def _read(notes: list[str], what: str, read: Callable[[], Any], default: Any) -> Any:
+    """Call ``read``; when the agent's property raises, note why and use ``default``."""
+    try:
+        return read()
+    except Exception as exc:  # an agent's own property must not break the snapshot
+        notes.append(f"{what} left out: reading it raised {_jsonsafe.error_text(exc)}")
+        return default
+
+
+def _prompt_hash(prompt: Any) -> str:
+    if not prompt:
+        return ""
+    return hashlib.sha256(str(prompt).encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def capture_snapshot(
     agent: Any,
     *,
@@ -128,9 +144,15 @@ def capture_snapshot(
     adapter = adapter_for(agent) if agent is not None else None
     pickler = redactor.dill_dumps if pickler is None else pickler
     encoder = encoder or MessageEncoder(pickler)
-    messages = encoder.encode(adapter.messages()) if adapter else []
-    prompt = adapter.system_prompt() if adapter else None
-    state, blob = _state(adapter.state(), notes, pickler) if adapter else (None, None)
+    messages = (
+        _read(notes, "messages", lambda: encoder.encode(adapter.messages()), []) if adapter else []
+    )
+    prompt = _read(notes, "system_prompt", adapter.system_prompt, None) if adapter else None
+    state, blob = (
+        _read(notes, "agent state", lambda: _state(adapter.state(), notes, pickler), (None, None))
+        if adapter
+        else (None, None)
+    )
     now = time.time()
     record: dict[str, Any] = {
         "snapshot_id": snapshot_id,
@@ -139,13 +161,17 @@ def capture_snapshot(
         "description": description,
         "agent_messages_count": len(messages),
         "system_prompt": prompt,
-        "system_prompt_hash": hashlib.sha256(prompt.encode()).hexdigest() if prompt else "",
-        "tools_loaded": adapter.tool_names() if adapter else [],
+        "system_prompt_hash": _prompt_hash(prompt),
+        "tools_loaded": _read(notes, "tool names", adapter.tool_names, []) if adapter else [],
         "cwd": os.getcwd(),
         "env_vars_redacted": redactor.redact_env(os.environ),
         "last_query": _text(last_query),
         "last_result": _text(last_result),
-        "model_info": adapter.model_info() if adapter else dict(_EMPTY_MODEL),
+        "model_info": (
+            _read(notes, "model info", adapter.model_info, dict(_EMPTY_MODEL))
+            if adapter
+            else dict(_EMPTY_MODEL)
+        ),
         "framework": adapter.framework if adapter else None,
         "agent_state": state,
         "state_blob": None,

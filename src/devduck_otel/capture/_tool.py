@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from contextvars import Token
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -133,30 +133,46 @@ def _wrap(fn: F, name: str) -> F:
     return wrap_call(served, lambda args, kwargs: _start(name, bind, args, kwargs))
 
 
+def _in_span(call: _Call, items: list[Any], step: Callable[[], Any]) -> Any:
+    """Run ``step`` with the tool span current; a failure ends the span with the error."""
+    token = call.activate()
+    try:
+        return step()
+    except StopIteration:
+        raise
+    except BaseException as exc:
+        call.finish(items, error=exc)
+        raise
+    finally:
+        context_api.detach(token)
+
+
 def _wrap_gen(
-    fn: Callable[..., Iterator[Any]], name: str, bind: Any
+    fn: Callable[..., Generator[Any, Any, Any]], name: str, bind: Any
 ) -> Callable[..., Iterator[Any]]:
     @functools.wraps(fn)
-    def gen_wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
+    def gen_wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
         call = _start(name, bind, args, kwargs, attach=False)
         if call is None:
             return (yield from fn(*args, **kwargs))
         items: list[Any] = []
         iterator = fn(*args, **kwargs)
-        while True:
-            token = call.activate()
-            try:
-                item = next(iterator)
-            except StopIteration:
-                break
-            except BaseException as exc:
-                call.finish(items, error=exc)
-                raise
-            finally:
-                context_api.detach(token)
-            items.append(item)
-            yield item
-        call.finish(items)
+        failed = False
+        try:
+            while True:
+                try:
+                    item = _in_span(call, items, functools.partial(next, iterator))
+                except StopIteration:
+                    break
+                except BaseException:
+                    failed = True
+                    raise
+                items.append(item)
+                yield item
+        finally:  # also when dropped, broken out of or close()d: the span always ends
+            if not failed:
+                _in_span(call, items, iterator.close)  # the tool's finally runs in its span
+                call.finish(items)
         return None
 
     return gen_wrapper
@@ -168,27 +184,48 @@ def _wrap_async_gen(
     @functools.wraps(fn)
     async def agen_wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         call = _start(name, bind, args, kwargs, attach=False)
-        iterator = fn(*args, **kwargs).__aiter__()
+        source = fn(*args, **kwargs)
+        iterator = source.__aiter__()
         items: list[Any] = []
-        while True:
-            token = call.activate() if call is not None else None
-            try:
-                item = await iterator.__anext__()
-            except StopAsyncIteration:
-                break
-            except BaseException as exc:
+        failed = False
+        try:
+            while True:
+                try:
+                    item = await _ain_span(call, items, iterator.__anext__)
+                except StopAsyncIteration:
+                    break
+                except BaseException:
+                    failed = True
+                    raise
+                items.append(item)
+                yield item
+        finally:  # also when broken out of or aclose()d: the span always ends
+            if not failed:
+                aclose = getattr(source, "aclose", None)
+                if aclose is not None:  # the tool's own finally blocks run in its span
+                    await _ain_span(call, items, aclose)
                 if call is not None:
-                    call.finish(items, error=exc)
-                raise
-            finally:
-                if token is not None:
-                    context_api.detach(token)
-            items.append(item)
-            yield item
-        if call is not None:
-            call.finish(items)
+                    call.finish(items)
 
     return agen_wrapper
+
+
+async def _ain_span(
+    call: _Call | None, items: list[Any], step: Callable[[], Awaitable[Any]]
+) -> Any:
+    """Await ``step`` with the tool span current; a failure ends the span with the error."""
+    token = call.activate() if call is not None else None
+    try:
+        return await step()
+    except StopAsyncIteration:
+        raise
+    except BaseException as exc:
+        if call is not None:
+            call.finish(items, error=exc)
+        raise
+    finally:
+        if token is not None:
+            context_api.detach(token)
 
 
 @overload

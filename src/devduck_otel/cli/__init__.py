@@ -23,8 +23,19 @@ __all__ = ["app", "main"]
 
 
 def _fail(message: str, code: int = 1) -> None:
-    sys.stderr.write(f"devduck-otel: error: {' '.join(str(message).split())}\n")
+    text = " ".join(str(message).split()).encode("utf-8", "backslashreplace").decode("utf-8")
+    sys.stderr.write(f"devduck-otel: error: {text}\n")
     sys.exit(code)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deep"
+    if isinstance(exc, UnicodeError):
+        return "text with a lone surrogate or invalid encoding"
+    if isinstance(exc, OverflowError):
+        return "a number out of range"
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -50,4 +61,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(1)
+    except (RecursionError, UnicodeError, OverflowError, ValueError, MemoryError) as exc:
+        # hostile values orjson accepts: 1,000-deep JSON, lone surrogates, 1e400
+        _fail(f"the session holds a value that cannot be shown ({_reason(exc)})")
     sys.exit(code if isinstance(code, int) else 0)

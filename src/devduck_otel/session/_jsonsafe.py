@@ -26,6 +26,18 @@ Pickler = Callable[[Any], bytes]
 
 
 def _default(value: Any, pickler: Pickler = dill.dumps) -> Any:
+    try:
+        return _tagged(value, pickler)
+    except Exception as exc:  # a hostile __getattr__: keep a placeholder saying why
+        return placeholder(value, f"encoding it raised {error_text(exc)}")
+
+
+def placeholder(value: Any, reason: str) -> dict[str, str]:
+    """Return the tag recorded for a value that cannot be encoded, saying why."""
+    return {TAG: "repr", "repr": safe_repr(value), "reason": reason}
+
+
+def _tagged(value: Any, pickler: Pickler) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return {TAG: "bytes", "base64": base64.b64encode(bytes(value)).decode("ascii")}
     if isinstance(value, (set, frozenset, tuple)):
@@ -88,20 +100,42 @@ def dumps(value: Any, pickler: Pickler | None = None) -> bytes:
     try:
         return orjson.dumps(value, default=default, option=_OPTIONS)
     except (TypeError, orjson.JSONEncodeError):
-        # Keys orjson refuses, integers over 64 bits, recursion: keep a lossy view.
+        pass
+    try:
+        # Keys orjson refuses, integers over 64 bits, recursion, lone surrogates: lossy view.
         return orjson.dumps(_plain(value, 0), default=default, option=_OPTIONS)
+    except Exception as exc:  # never drop the call: record why it could not be encoded
+        return orjson.dumps(placeholder(value, f"cannot be encoded: {error_text(exc)}"))
 
 
 def _plain(value: Any, depth: int) -> Any:
     if depth > 200:
         return {TAG: "repr", "repr": safe_repr(value)}
+    if isinstance(value, str):
+        return _text(value)
     if isinstance(value, Mapping):
-        return {str(k): _plain(v, depth + 1) for k, v in value.items()}
+        return {_key(k): _plain(v, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v, depth + 1) for v in value]
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
         return str(value)
     return value
+
+
+def _text(value: str) -> Any:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a surrogate-escaped filename, say
+        return placeholder(value, "text with a lone surrogate is not valid UTF-8")
+    return value
+
+
+def _key(key: Any) -> str:
+    try:
+        text = key if isinstance(key, str) else str(key)
+    except Exception:  # a key whose __str__ raises
+        text = safe_repr(key)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def loads(data: bytes | str) -> Any:

@@ -2,7 +2,9 @@
 
 With ``DEVDUCK_SIGNING_KEY`` set, ``session.pkl`` and ``blobs/*`` (and JSON entries
 holding pickled values) are unpickled only when their HMAC-SHA256 in
-``signatures.json`` (``{"algorithm": "hmac-sha256", "entries": {name: hex}}``) matches.
+``signatures.json`` (``{"algorithm": "hmac-sha256", "scheme": 2, "entries": {name:
+hex}}``) matches; scheme 2 binds the entry's name, so a signed entry copied under
+another name is refused. A blank key is refused, never taken as "unset".
 
 Example:
     >>> signatures = Signatures(source)  # doctest: +SKIP
@@ -17,7 +19,12 @@ from typing import Any, Final
 
 import dill
 import orjson
-from devduck_otel_exporter_zip import signing_key
+from devduck_otel_exporter_zip import (
+    SIGNATURE_SCHEME,
+    BlankSigningKeyError,
+    entry_mac,
+    signing_key,
+)
 
 from devduck_otel.exceptions import SessionFormatError, UnsafeSessionError
 from devduck_otel.session._zipsafe import MAX_SMALL_JSON_BYTES, EntrySource
@@ -36,7 +43,11 @@ class Signatures:
     def __init__(self, source: EntrySource) -> None:
         self._source = source
         self._label = source.label
-        self._key = signing_key()
+        self._blank: str | None = None
+        try:
+            self._key = signing_key()
+        except BlankSigningKeyError as exc:  # refused when a pickle is about to load
+            self._key, self._blank = b"", str(exc)
         self._entries: dict[str, Any] | None = None
 
     def _load(self) -> dict[str, Any]:
@@ -55,6 +66,13 @@ class Signatures:
             raise UnsafeSessionError(
                 f"{self._label}: signatures.json does not use {SIGNATURE_ALGORITHM}"
             )
+        if doc.get("scheme") != SIGNATURE_SCHEME:
+            raise UnsafeSessionError(
+                f"{self._label}: signatures.json uses signature scheme "
+                f"{doc.get('scheme', 1)!r}, which does not bind entry names; this version "
+                f"verifies scheme {SIGNATURE_SCHEME} only (re-record, or load without "
+                "allow_pickle)"
+            )
         entries = doc.get("entries")
         self._entries = entries if isinstance(entries, dict) else {}
         return self._entries
@@ -72,12 +90,16 @@ class Signatures:
         """
         if self._key is None:
             return
+        if self._blank is not None:
+            raise UnsafeSessionError(f"{self._label}: {self._blank}; refusing to unpickle {name}")
         expected = self._load().get(name)
         if not isinstance(expected, str) or not expected:
             raise UnsafeSessionError(
                 f"{self._label}: {name} is not signed; refusing to unpickle it"
             )
-        actual = hmac.new(self._key, data, "sha256").hexdigest()
+        mac = entry_mac(self._key, name)
+        mac.update(data)
+        actual = mac.hexdigest()
         if not hmac.compare_digest(actual, expected.lower()):
             raise UnsafeSessionError(
                 f"{self._label}: {name} has a bad HMAC-SHA256 signature; refusing to unpickle it"

@@ -25,7 +25,6 @@ from devduck_otel_exporter_zip._exporter import (
     flush_interval,
     new_session_id,
     recordings_dir,
-    signing_key,
 )
 from devduck_otel_exporter_zip._journal import SessionJournal, iter_lines
 from devduck_otel_exporter_zip._otlpjson import (
@@ -33,8 +32,19 @@ from devduck_otel_exporter_zip._otlpjson import (
     decode_key_values,
     iter_request_spans,
 )
-from devduck_otel_exporter_zip._recover import recover_journal, recover_journals
+from devduck_otel_exporter_zip._recover import (
+    JournalError,
+    recover_journal,
+    recover_journals,
+    remove_stale_temps,
+)
 from devduck_otel_exporter_zip._redacting import SessionRedactor
+from devduck_otel_exporter_zip._signing import (
+    SIGNATURE_SCHEME,
+    BlankSigningKeyError,
+    entry_mac,
+    signing_key,
+)
 from devduck_otel_exporter_zip._zipwrite import base_metadata, otlp_span_requests, write_session_zip
 from devduck_otel_exporter_zip.schema import (
     FORMAT_NAME,
@@ -47,24 +57,29 @@ from devduck_otel_exporter_zip.version import __version__
 __all__ = [
     "active_exporter",
     "base_metadata",
+    "BlankSigningKeyError",
     "decode_any_value",
     "decode_key_values",
     "DevduckZipSpanExporter",
+    "entry_mac",
     "finalize",
     "flush_interval",
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "iter_lines",
     "iter_request_spans",
+    "JournalError",
     "JOURNAL_SUFFIX",
     "new_session_id",
     "otlp_span_requests",
     "recordings_dir",
     "recover_journal",
     "recover_journals",
+    "remove_stale_temps",
     "SessionJournal",
     "SessionRedactor",
     "SessionSpanProcessor",
+    "SIGNATURE_SCHEME",
     "signing_key",
     "SPANS_ENTRY",
     "write_session_zip",

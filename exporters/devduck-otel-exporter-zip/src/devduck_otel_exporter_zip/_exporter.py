@@ -19,11 +19,11 @@ from devduck_otel_exporter_zip import schema as F
 from devduck_otel_exporter_zip._derive import OWN_SCOPE
 from devduck_otel_exporter_zip._journal import SessionJournal
 from devduck_otel_exporter_zip._redacting import SessionRedactor
+from devduck_otel_exporter_zip._signing import signing_key
 from devduck_otel_exporter_zip._zipwrite import base_metadata, write_session_zip
 from devduck_otel_exporter_zip.environment_variables import (
     DEVDUCK_FLUSH_INTERVAL,
     DEVDUCK_RECORDINGS_DIR,
-    DEVDUCK_SIGNING_KEY,
 )
 
 logger = logging.getLogger("devduck_otel_exporter_zip")
@@ -65,10 +65,10 @@ def flush_interval() -> float:
     return 0.2
 
 
-def signing_key() -> bytes | None:
-    """Return ``DEVDUCK_SIGNING_KEY`` as bytes, or ``None`` when unset."""
-    raw = os.environ.get(DEVDUCK_SIGNING_KEY, "")
-    return raw.encode() if raw else None
+def _remove_stale_temps(folder: Path) -> None:
+    from devduck_otel_exporter_zip._recover import remove_stale_temps  # imports this module
+
+    remove_stale_temps(folder)
 
 
 def active_exporter() -> DevduckZipSpanExporter | None:
@@ -115,8 +115,10 @@ class DevduckZipSpanExporter(SpanExporter):
         self.zip_path: Path | None = None
         self._owns_journal = journal is None
         if journal is None:
+            signing_key()  # a blank key is refused before anything is recorded
             folder = recordings_dir(directory)
             folder.mkdir(parents=True, exist_ok=True)
+            _remove_stale_temps(folder)
             start = datetime.now(timezone.utc).astimezone()
             session_id = new_session_id()
             journal = SessionJournal(

@@ -26,6 +26,7 @@ from devduck_otel_exporter_zip import schema as F
 from devduck_otel_exporter_zip._journal import iter_lines, load_json_lines
 from devduck_otel_exporter_zip._ordering import merged_lines, numbered
 from devduck_otel_exporter_zip._otlpjson import request_json
+from devduck_otel_exporter_zip._signing import SIGNATURE_SCHEME, entry_mac
 from devduck_otel_exporter_zip.version import __version__
 
 logger = logging.getLogger("devduck_otel_exporter_zip")
@@ -213,30 +214,31 @@ def _write_entries(
         snapshots = _snapshot_records(journal_dir, counter)
         snapshots_json = orjson.dumps(snapshots, option=orjson.OPT_INDENT_2)
         zf.writestr(F.SNAPSHOTS_ENTRY, snapshots_json)
-        signatures[F.SNAPSHOTS_ENTRY] = _sign(signing_key, snapshots_json)
+        signatures[F.SNAPSHOTS_ENTRY] = _sign(signing_key, F.SNAPSHOTS_ENTRY, snapshots_json)
         final = finish_metadata(meta, total, len(snapshots), stopped=stopped)
         zf.writestr(F.METADATA_ENTRY, orjson.dumps(final, option=orjson.OPT_INDENT_2))
         rows = load_json_lines(journal_dir / F.JOURNAL_MESSAGES)
         messages = [row.get("message") if isinstance(row, dict) else None for row in rows]
         pickled = dill.dumps({"metadata": final, "snapshots": snapshots, "messages": messages})
         zf.writestr(F.PICKLE_ENTRY, pickled)
-        signatures[F.PICKLE_ENTRY] = _sign(signing_key, pickled)
-        mac = hmac.new(signing_key, digestmod="sha256") if signing_key else None
+        signatures[F.PICKLE_ENTRY] = _sign(signing_key, F.PICKLE_ENTRY, pickled)
+        mac = entry_mac(signing_key, F.MESSAGES_ENTRY) if signing_key else None
         _write_stream(zf, F.MESSAGES_ENTRY, iter_lines(journal_dir / F.JOURNAL_MESSAGES), mac)
         signatures[F.MESSAGES_ENTRY] = mac.hexdigest() if mac is not None else ""
         _write_stream(zf, F.SPANS_ENTRY, otlp_span_requests(journal_dir / F.JOURNAL_SPANS))
         for blob in sorted((journal_dir / F.JOURNAL_BLOBS).glob("*.dill")):
             data = blob.read_bytes()
-            zf.writestr(f"{F.BLOBS_PREFIX}{blob.name}", data)
-            signatures[f"{F.BLOBS_PREFIX}{blob.name}"] = _sign(signing_key, data)
+            name = f"{F.BLOBS_PREFIX}{blob.name}"
+            zf.writestr(name, data)
+            signatures[name] = _sign(signing_key, name, data)
         if signing_key:
-            zf.writestr(
-                F.SIGNATURES_ENTRY,
-                orjson.dumps({"algorithm": "hmac-sha256", "entries": signatures}),
-            )
+            doc = {"algorithm": "hmac-sha256", "scheme": SIGNATURE_SCHEME, "entries": signatures}
+            zf.writestr(F.SIGNATURES_ENTRY, orjson.dumps(doc))
 
 
-def _sign(key: bytes | None, data: bytes) -> str:
+def _sign(key: bytes | None, name: str, data: bytes) -> str:
     if not key:
         return ""
-    return hmac.new(key, data, "sha256").hexdigest()
+    mac = entry_mac(key, name)
+    mac.update(data)
+    return mac.hexdigest()
