@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PHOENIX_VENV := .venv-phoenix
+DEVDUCK_VENV := .venv-devduck
 EXPORTER := exporters/devduck-otel-exporter-zip
 
 .PHONY: demo test lint typecheck unit bench bench-quick system-deps clean
@@ -21,6 +22,15 @@ $(PHOENIX_VENV)/.installed: requirements/phoenix.txt
 	$(PHOENIX_VENV)/bin/python -m pip install -q --progress-bar off -r requirements/phoenix.txt
 	touch $@
 
+# devduck 1.15.7, the original recorder, for the side-by-side benchmark (case h). Its
+# package imports strands and more; the benchmark compiles only its SessionRecorder,
+# which needs dill, so devduck goes in without its dependencies.
+$(DEVDUCK_VENV)/.installed: requirements/bench-devduck.txt
+	$(PYTHON) -m venv $(DEVDUCK_VENV)
+	$(DEVDUCK_VENV)/bin/python -m pip install -q --progress-bar off -r requirements/bench-devduck.txt
+	$(DEVDUCK_VENV)/bin/python -m pip install -q --progress-bar off --no-deps devduck==1.15.7
+	touch $@
+
 system-deps:
 	bash scripts/install-system-deps.sh
 
@@ -34,16 +44,16 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(PY) -m mypy
 
-unit: $(VENV)/.installed $(PHOENIX_VENV)/.installed system-deps
+unit: $(VENV)/.installed $(PHOENIX_VENV)/.installed $(DEVDUCK_VENV)/.installed system-deps
 	DEVDUCK_PHOENIX_PYTHON=$(CURDIR)/$(PHOENIX_VENV)/bin/python $(PY) -m pytest
 
 test: lint typecheck unit
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed $(DEVDUCK_VENV)/.installed
 	$(PY) benchmarks/run.py
 
-bench-quick: $(VENV)/.installed
+bench-quick: $(VENV)/.installed $(DEVDUCK_VENV)/.installed
 	$(PY) benchmarks/run.py --quick --output $(CURDIR)/benchmarks/.work/RESULTS-quick.md
 
 clean:
-	rm -rf $(VENV) $(PHOENIX_VENV)
+	rm -rf $(VENV) $(PHOENIX_VENV) $(DEVDUCK_VENV)

@@ -7,7 +7,9 @@ Usage:
 Cases (issue 6): (a) tool-call overhead, (b) record and export 10,000 tool events,
 (c) load_session speed, (d) snapshot of a 1,000-message conversation, (e) 100
 snapshots of a growing conversation, (f) file opens under the audit hook, (g) memory
-with 1,000,000 events. Benchmarks are not timed tests: targets are reported, not
+with 1,000,000 events; issue 10: (h) devduck-otel beside devduck 1.15.7's recorder (in
+.venv-devduck), (i) a tool call vs an SDK span with the same GenAI attributes, (j) the
+CPU of stop_recording. Benchmarks are not timed tests: targets are reported, not
 asserted. The run exits 0 whatever the figures, and 1 only if a case fails to run.
 """
 
@@ -28,7 +30,7 @@ from typing import Any
 from bench_util import BENCH_DIR, CaseResult, Sizes, open_loop
 from report import render
 
-CASES = ("a", "b", "c", "d", "e", "f", "g")
+CASES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j")
 ANALYSIS = BENCH_DIR / "ANALYSIS.md"
 
 _CLEARED = (
@@ -77,6 +79,7 @@ def _run_case(key: str, sizes: Sizes, env: dict[str, str]) -> CaseResult:
     from cases_calls import case_a, case_f
     from cases_session import case_b, case_c, case_g
     from cases_snapshots import case_d, case_e
+    from cases_targets import case_h, case_i, case_j
 
     runners: dict[str, Callable[[], CaseResult]] = {
         "a": lambda: case_a(sizes),
@@ -86,6 +89,9 @@ def _run_case(key: str, sizes: Sizes, env: dict[str, str]) -> CaseResult:
         "e": lambda: case_e(sizes),
         "f": lambda: case_f(sizes, env),
         "g": lambda: case_g(sizes, env),
+        "h": lambda: case_h(sizes, env),
+        "i": lambda: case_i(sizes),
+        "j": lambda: case_j(sizes),
     }
     start = time.perf_counter()
     result = runners[key]()
