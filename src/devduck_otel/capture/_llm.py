@@ -25,9 +25,9 @@ from opentelemetry.trace import SpanKind
 from devduck_otel import _attributes as A
 from devduck_otel import _state
 from devduck_otel._guard import guard
+from devduck_otel.capture._genai import mark_error
 from devduck_otel.capture._tool import _binder
 from devduck_otel.capture._wrapping import bare_or_named, wrap_call
-from devduck_otel.integrations._base import mark_error
 from devduck_otel.replay import _hook
 
 if TYPE_CHECKING:
