@@ -11,7 +11,7 @@ from opentelemetry.trace import StatusCode
 
 import devduck_otel
 from devduck_otel._instrument import uninstrument
-from tests.support.scripted_model import ScriptedModel, tool_turn
+from devduck_otel.testing import ScriptedModel, tool_turn
 from tests.support.strands_kit import calc_agent, spans_named, stop_and_load
 
 
