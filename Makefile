@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PHOENIX_VENV := .venv-phoenix
 EXPORTER := exporters/devduck-otel-exporter-zip
 
-.PHONY: demo test lint typecheck unit bench bench-quick system-deps clean
+.PHONY: demo test lint typecheck unit bench bench-quick system-deps clean dist
 
 $(VENV)/.installed: requirements/dev.txt pyproject.toml $(EXPORTER)/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,13 @@ bench: $(VENV)/.installed
 
 bench-quick: $(VENV)/.installed
 	$(PY) benchmarks/run.py --quick --output $(CURDIR)/benchmarks/.work/RESULTS-quick.md
+
+# Both wheels and sdists into $(DIST): `pip install --find-links dist devduck-otel`.
+DIST ?= dist
+dist: $(VENV)/.installed
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	cd $(EXPORTER) && $(abspath $(PY)) -m hatchling build -d $(abspath $(DIST))
+	$(PY) -m hatchling build -d $(abspath $(DIST))
 
 clean:
 	rm -rf $(VENV) $(PHOENIX_VENV)
