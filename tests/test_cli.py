@@ -359,9 +359,11 @@ def test_push_sends_the_recorded_spans(
 ) -> None:
     """`push --endpoint URL` replays the session's spans, ids kept, and says how many."""
     url, handler = collector
-    code, out, err = run(capsys, "push", str(session_a), "--endpoint", url)
+    code, out, err = run(
+        capsys, "push", str(session_a), "--endpoint", url, "--protocol", "http/protobuf"
+    )
     assert code == 0, err
-    assert out.strip() == f"sent 3 spans to {url}"
+    assert out.strip() == f"sent 3 spans to {url}/v1/traces over OTLP/HTTP"
     spans = [
         s
         for r in handler.received
@@ -382,7 +384,9 @@ def test_push_refused_is_one_error_line(
     """A collector that refuses the spans gives one stderr line and exit 1."""
     url, handler = collector
     handler.status = 400
-    code, out, err = run(capsys, "push", str(session_a), "--endpoint", url)
+    code, out, err = run(
+        capsys, "push", str(session_a), "--endpoint", url, "--protocol", "http/protobuf"
+    )
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and "HTTP 400" in err
 

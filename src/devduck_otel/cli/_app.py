@@ -221,6 +221,9 @@ def recover_command(
         typer.echo(path)
 
 
+_PROTOCOL_NAMES = {"grpc": "OTLP/gRPC", "http/protobuf": "OTLP/HTTP"}
+
+
 @app.command("push")
 def push_command(
     session: SessionArg,
@@ -233,7 +236,9 @@ def push_command(
     protocol: Annotated[
         str | None,
         typer.Option(
-            "--protocol", help="grpc or http/protobuf. Default: OTEL_EXPORTER_OTLP_PROTOCOL."
+            "--protocol",
+            help="grpc or http/protobuf. Default: OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, "
+            "OTEL_EXPORTER_OTLP_PROTOCOL, then grpc (as the live OTLP exporter).",
         ),
     ] = None,
 ) -> None:
@@ -241,11 +246,12 @@ def push_command(
     if not session.exists():
         raise CliError(f"no such session file: {session}")
     try:
-        push_session = importlib.import_module("devduck_otel.tracing._push").push_session
-    except (ImportError, AttributeError) as exc:
+        push = importlib.import_module("devduck_otel.tracing._push")
+    except ImportError as exc:
         raise CliError("push is not available in this installation") from exc
     try:
-        sent = push_session(session, endpoint=endpoint, protocol=protocol)
+        chosen, url = push.push_target(endpoint=endpoint, protocol=protocol)
+        sent = push.push_session(session, endpoint=endpoint, protocol=protocol)
     except (OSError, ValueError) as exc:
         raise CliError(f"cannot push {session}: {exc}") from exc
-    typer.echo(f"sent {sent} spans" + (f" to {endpoint}" if endpoint else ""))
+    typer.echo(f"sent {sent} spans to {url} over {_PROTOCOL_NAMES[chosen]}")
