@@ -173,7 +173,7 @@ def test_view_writes_the_page_next_to_the_zip_or_to_o(
     code, out, _ = run(capsys, "view", str(session_a))
     assert code == 0 and out.strip() == str(session_a.with_suffix(".html"))
     assert "run-a" in session_a.with_suffix(".html").read_text(encoding="utf-8")
-    target = tmp_path / "out" / "t.html"
+    target = tmp_path / "t.html"
     code, out, _ = run(capsys, "view", str(session_a), "-o", str(target))
     assert code == 0 and target.is_file() and out.strip() == str(target)
 
@@ -190,6 +190,8 @@ def test_view_writes_the_page_next_to_the_zip_or_to_o(
         (["show", "x.zip", "--layer", "kernel"], "--layer"),
         (["snapshot", "x.zip", "one"], "Invalid value for 'N'"),
         (["recover", "/no/such/folder"], "no such folder"),
+        (["list", "--dir", "/no/such/folder"], "no such folder"),
+        (["show", "x.zip", "--json", "true"], "unexpected extra argument"),
         (["push", "missing.zip"], "no such session file"),
     ],
 )
@@ -266,8 +268,9 @@ def test_recover_turns_a_crashed_journal_into_a_zip(
     assert [p.name for p in paths] == ["crashed-run.zip"] and paths[0].is_file()
     code, out, _ = run(capsys, "show", str(paths[0]), "--type", "tool.call")
     assert code == 0 and "add(a=2, b=3)" in out
-    code, out, _ = run(capsys, "recover")
+    code, out, err = run(capsys, "recover")
     assert code == 0 and out == ""
+    assert err.strip() == f"Nothing to recover in {recordings_dir}"
 
 
 def test_list_of_an_empty_folder_says_so(
@@ -402,3 +405,26 @@ def test_diff_is_coloured_on_a_terminal(
     _, out, _ = run(capsys, "diff", str(session_a), str(session_b))
     assert "\x1b[31m  A: event #2 tool.call: add(a=1, b=2)" in out
     assert "\x1b[32m  B: event #2 tool.call: add(a=1, b=3)" in out
+
+
+def test_json_is_a_flag_in_help_and_errors_name_the_path_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`--json` shows as a flag (no `<bool>`); a broken ZIP's error names its path once."""
+    code, out, _ = run(capsys, "show", "--help")
+    json_lines = [line for line in out.splitlines() if "--json" in line]
+    assert code == 0 and json_lines and not [line for line in json_lines if "<bool>" in line]
+    broken = tmp_path / "notzip.zip"
+    broken.write_text("hi")
+    code, _, err = run(capsys, "show", str(broken))
+    assert code == 1 and err.count(str(broken)) == 1, err
+
+
+def test_view_does_not_create_missing_folders(
+    capsys: pytest.CaptureFixture[str], session_a: Path, tmp_path: Path
+) -> None:
+    """`view -o` into a folder that does not exist fails and leaves no folder behind."""
+    target = tmp_path / "absent" / "x.html"
+    code, out, err = run(capsys, "view", str(session_a), "-o", str(target))
+    assert code == 1 and out == "" and "no such folder" in err
+    assert not target.parent.exists()

@@ -50,7 +50,9 @@ SessionArg = Annotated[
     typer.Argument(help="A session ZIP written by devduck-otel (or devduck).", show_default=False),
 ]
 JsonOpt = Annotated[
-    bool, typer.Option("--json", help="Print JSON for programs instead of a table.")
+    bool,
+    # A flag: no metavar, or the help shows `--json <bool>` as if it took a value.
+    typer.Option("--json", help="Print JSON for programs instead of a table.", metavar=""),
 ]
 
 
@@ -72,6 +74,8 @@ def list_command(
     """List the session ZIPs in the recordings folder, newest first."""
     from devduck_otel.session._loader import list_sessions
 
+    if directory is not None and not directory.is_dir():
+        raise CliError(f"no such folder: {directory}")
     try:
         sessions = list_sessions(directory)
     except OSError as exc:
@@ -175,6 +179,8 @@ def view_command(
         events, session_snapshots(loaded), session_spans(session, events), session_metadata(loaded)
     )
     target = output if output is not None else session.with_suffix(".html")
+    if not target.parent.is_dir():
+        raise CliError(f"no such folder: {target.parent}")
     try:
         written = write_html(payload, target)
     except OSError as exc:
@@ -209,7 +215,7 @@ def recover_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Turn journals left by a crashed recording into session ZIPs, and print their paths."""
-    from devduck_otel_exporter_zip import recover_journals
+    from devduck_otel_exporter_zip import recordings_dir, recover_journals
 
     if directory is not None and not directory.is_dir():
         raise CliError(f"no such folder: {directory}")
@@ -217,6 +223,8 @@ def recover_command(
     if as_json:
         print_json(paths)
         return
+    if not paths:
+        typer.echo(f"Nothing to recover in {recordings_dir(directory)}", err=True)
     for path in paths:
         typer.echo(path)
 
