@@ -136,4 +136,3 @@ def test_readme_install_command_works_from_the_clone(cache: Path, tmp_path: Path
     )
     out = _run([python, "-c", code], cwd=tmp_path).strip()
     assert out == 'ScriptedModel needs strands-agents: pip install "devduck-otel[strands]"'
-
