@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import devduck_otel
 from devduck_otel.cli import main
 from tests.support.cli_sessions import OtlpCollector, big_zip, conversation_zip, serve_collector
 from tests.support.zipbuilder import build_legacy_zip
@@ -428,3 +430,27 @@ def test_view_does_not_create_missing_folders(
     code, out, err = run(capsys, "view", str(session_a), "-o", str(target))
     assert code == 1 and out == "" and "no such folder" in err
     assert not target.parent.exists()
+
+
+def test_snapshot_shows_messages_before_a_folded_environment(
+    capsys: pytest.CaptureFixture[str], recordings_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`snapshot N` prints the messages first and the environment last, folded unless --env."""
+    monkeypatch.setenv("DEVDUCK_TEST_MARKER", "visible-value")
+
+    class Agent:
+        def __init__(self) -> None:
+            self.messages = [{"role": "user", "content": "hello there"}]
+
+    devduck_otel.start_recording(sys_layer=False)
+    devduck_otel.snapshot(Agent(), "one")
+    path = devduck_otel.stop_recording()
+    assert path is not None
+    code, out, _ = run(capsys, "snapshot", path, "1")
+    assert code == 0 and "hello there" in out
+    assert "DEVDUCK_TEST_MARKER" not in out
+    folded = out.strip().splitlines()[-1]
+    assert re.fullmatch(r"environment: \d+ variables \(--env shows them\)", folded), folded
+    code, out, _ = run(capsys, "snapshot", path, "1", "--env")
+    assert code == 0 and "DEVDUCK_TEST_MARKER=visible-value" in out
+    assert out.index("hello there") < out.index("DEVDUCK_TEST_MARKER")

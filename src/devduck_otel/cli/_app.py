@@ -148,8 +148,14 @@ def snapshot_command(
         int, typer.Argument(metavar="N", help="The snapshot id (from 1).", show_default=False)
     ],
     as_json: JsonOpt = False,
+    show_env: Annotated[
+        bool,
+        typer.Option(
+            "--env", help="Print every environment variable (folded by default).", metavar=""
+        ),
+    ] = False,
 ) -> None:
-    """Show one snapshot in full: fields, system prompt and messages."""
+    """Show one snapshot in full: fields, system prompt, messages, then the environment."""
     snaps = session_snapshots(_load(session))
     found = [s for s in snaps if s.get("snapshot_id") == snapshot_id]
     if not found:
@@ -158,7 +164,7 @@ def snapshot_command(
     if as_json:
         print_json(found[0])
         return
-    _tables.render_snapshot(stdout_console(), found[0])
+    _tables.render_snapshot(stdout_console(), found[0], show_env=show_env)
 
 
 @app.command("view")
