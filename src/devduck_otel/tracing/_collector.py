@@ -258,10 +258,8 @@ _muting = threading.local()
 
 
 class _MuteInnerLogs(logging.Filter):
-    """Inside a wrapped export, keeps the inner exporter's lines for our one line."""
-
     def filter(self, record: logging.LogRecord) -> bool:
-        """Drop (and keep the text of) a record logged inside a wrapped export."""
+        """Inside a wrapped export, keep the inner exporter's lines for our one line."""
         sink: list[str] | None = getattr(_muting, "sink", None)  # set on this thread
         if sink is None:
             return True
