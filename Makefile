@@ -8,7 +8,7 @@ PHOENIX_VENV := .venv-phoenix
 DEVDUCK_VENV := .venv-devduck
 EXPORTER := exporters/devduck-otel-exporter-zip
 
-.PHONY: demo test lint typecheck unit bench bench-quick system-deps clean
+.PHONY: demo test lint typecheck unit bench bench-quick system-deps clean dist
 
 $(VENV)/.installed: requirements/dev.txt pyproject.toml $(EXPORTER)/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,13 @@ bench: $(VENV)/.installed $(DEVDUCK_VENV)/.installed
 
 bench-quick: $(VENV)/.installed $(DEVDUCK_VENV)/.installed
 	$(PY) benchmarks/run.py --quick --output $(CURDIR)/benchmarks/.work/RESULTS-quick.md
+
+# Both wheels and sdists into $(DIST): `pip install --find-links dist devduck-otel`.
+DIST ?= dist
+dist: $(VENV)/.installed
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	cd $(EXPORTER) && $(abspath $(PY)) -m hatchling build -d $(abspath $(DIST))
+	$(PY) -m hatchling build -d $(abspath $(DIST))
 
 clean:
 	rm -rf $(VENV) $(PHOENIX_VENV) $(DEVDUCK_VENV)

@@ -31,9 +31,11 @@ def record(workdir: Path, base_url: str) -> str:
         print(f"  user: {query}\n  agent: {agent(query)}")
     devduck_otel.snapshot(agent, "after the demo", last_query="Split 10 by 0.")
     partial = devduck_otel.export_recording(str(workdir / "partial.zip"))
-    print(f"exported without stopping: {partial}")
     path = devduck_otel.stop_recording()
     assert path is not None
+    # partial.zip lives in the demo's temporary folder: say what it held, not where.
+    # (Loaded after the stop, so its reading is not recorded in the sys layer.)
+    print(f"exported without stopping: {devduck_otel.load_session(partial)}")
     print(f"stopped; session ZIP: {path}")
     return path
 

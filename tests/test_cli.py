@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import devduck_otel
 from devduck_otel.cli import main
 from tests.support.cli_sessions import OtlpCollector, big_zip, conversation_zip, serve_collector
 from tests.support.zipbuilder import build_legacy_zip
@@ -173,7 +175,7 @@ def test_view_writes_the_page_next_to_the_zip_or_to_o(
     code, out, _ = run(capsys, "view", str(session_a))
     assert code == 0 and out.strip() == str(session_a.with_suffix(".html"))
     assert "run-a" in session_a.with_suffix(".html").read_text(encoding="utf-8")
-    target = tmp_path / "out" / "t.html"
+    target = tmp_path / "t.html"
     code, out, _ = run(capsys, "view", str(session_a), "-o", str(target))
     assert code == 0 and target.is_file() and out.strip() == str(target)
 
@@ -190,6 +192,8 @@ def test_view_writes_the_page_next_to_the_zip_or_to_o(
         (["show", "x.zip", "--layer", "kernel"], "--layer"),
         (["snapshot", "x.zip", "one"], "Invalid value for 'N'"),
         (["recover", "/no/such/folder"], "no such folder"),
+        (["list", "--dir", "/no/such/folder"], "no such folder"),
+        (["show", "x.zip", "--json", "true"], "unexpected extra argument"),
         (["push", "missing.zip"], "no such session file"),
     ],
 )
@@ -266,8 +270,9 @@ def test_recover_turns_a_crashed_journal_into_a_zip(
     assert [p.name for p in paths] == ["crashed-run.zip"] and paths[0].is_file()
     code, out, _ = run(capsys, "show", str(paths[0]), "--type", "tool.call")
     assert code == 0 and "add(a=2, b=3)" in out
-    code, out, _ = run(capsys, "recover")
+    code, out, err = run(capsys, "recover")
     assert code == 0 and out == ""
+    assert err.strip() == f"Nothing to recover in {recordings_dir}"
 
 
 def test_list_of_an_empty_folder_says_so(
@@ -359,9 +364,11 @@ def test_push_sends_the_recorded_spans(
 ) -> None:
     """`push --endpoint URL` replays the session's spans, ids kept, and says how many."""
     url, handler = collector
-    code, out, err = run(capsys, "push", str(session_a), "--endpoint", url)
+    code, out, err = run(
+        capsys, "push", str(session_a), "--endpoint", url, "--protocol", "http/protobuf"
+    )
     assert code == 0, err
-    assert out.strip() == f"sent 3 spans to {url}"
+    assert out.strip() == f"sent 3 spans to {url}/v1/traces over OTLP/HTTP"
     spans = [
         s
         for r in handler.received
@@ -382,7 +389,9 @@ def test_push_refused_is_one_error_line(
     """A collector that refuses the spans gives one stderr line and exit 1."""
     url, handler = collector
     handler.status = 400
-    code, out, err = run(capsys, "push", str(session_a), "--endpoint", url)
+    code, out, err = run(
+        capsys, "push", str(session_a), "--endpoint", url, "--protocol", "http/protobuf"
+    )
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and "HTTP 400" in err
 
@@ -398,3 +407,50 @@ def test_diff_is_coloured_on_a_terminal(
     _, out, _ = run(capsys, "diff", str(session_a), str(session_b))
     assert "\x1b[31m  A: event #2 tool.call: add(a=1, b=2)" in out
     assert "\x1b[32m  B: event #2 tool.call: add(a=1, b=3)" in out
+
+
+def test_json_is_a_flag_in_help_and_errors_name_the_path_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`--json` shows as a flag (no `<bool>`); a broken ZIP's error names its path once."""
+    code, out, _ = run(capsys, "show", "--help")
+    json_lines = [line for line in out.splitlines() if "--json" in line]
+    assert code == 0 and json_lines and not [line for line in json_lines if "<bool>" in line]
+    broken = tmp_path / "notzip.zip"
+    broken.write_text("hi")
+    code, _, err = run(capsys, "show", str(broken))
+    assert code == 1 and err.count(str(broken)) == 1, err
+
+
+def test_view_does_not_create_missing_folders(
+    capsys: pytest.CaptureFixture[str], session_a: Path, tmp_path: Path
+) -> None:
+    """`view -o` into a folder that does not exist fails and leaves no folder behind."""
+    target = tmp_path / "absent" / "x.html"
+    code, out, err = run(capsys, "view", str(session_a), "-o", str(target))
+    assert code == 1 and out == "" and "no such folder" in err
+    assert not target.parent.exists()
+
+
+def test_snapshot_shows_messages_before_a_folded_environment(
+    capsys: pytest.CaptureFixture[str], recordings_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`snapshot N` prints the messages first and the environment last, folded unless --env."""
+    monkeypatch.setenv("DEVDUCK_TEST_MARKER", "visible-value")
+
+    class Agent:
+        def __init__(self) -> None:
+            self.messages = [{"role": "user", "content": "hello there"}]
+
+    devduck_otel.start_recording(sys_layer=False)
+    devduck_otel.snapshot(Agent(), "one")
+    path = devduck_otel.stop_recording()
+    assert path is not None
+    code, out, _ = run(capsys, "snapshot", path, "1")
+    assert code == 0 and "hello there" in out
+    assert "DEVDUCK_TEST_MARKER" not in out
+    folded = out.strip().splitlines()[-1]
+    assert re.fullmatch(r"environment: \d+ variables \(--env shows them\)", folded), folded
+    code, out, _ = run(capsys, "snapshot", path, "1", "--env")
+    assert code == 0 and "DEVDUCK_TEST_MARKER=visible-value" in out
+    assert out.index("hello there") < out.index("DEVDUCK_TEST_MARKER")

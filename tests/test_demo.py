@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,11 @@ def test_demo_prints_summary_and_restored_messages() -> None:
         [sys.executable, str(DEMO)], capture_output=True, text=True, check=True, timeout=120
     )
     text = out.stdout
-    assert "exported without stopping:" in text and "stopped; session ZIP:" in text
+    assert "exported without stopping: LoadedSession(events=" in text
+    assert "stopped; session ZIP:" in text
+    # Every path the demo prints is still there once it has exited.
+    printed = re.findall(r"(/\S+\.zip)", text)
+    assert printed and all(Path(p).is_file() for p in printed), printed
     for layer in ("sys", "tool", "agent"):
         assert f"  {layer}" in text
     assert "http.get x2" in text and "http.post x3" in text and "file.open x2" in text

@@ -518,3 +518,30 @@ def test_journal_on_a_full_disk_lets_the_agent_go_on_and_says_why(recordings_dir
     assert "could not write the session ZIP" in error
     journals = list(recordings_dir.glob("*.journal"))
     assert len(journals) == 1 and str(journals[0]) in error
+
+
+def test_collector_down_is_one_line_on_stderr(tmp_path: Path) -> None:
+    """A closed OTLP/gRPC port: one line on stderr (the README's promise), naming the cause."""
+    script = (
+        "import devduck_otel\n"
+        "@devduck_otel.tool\n"
+        "def add(a: int, b: int) -> int:\n"
+        "    return a + b\n"
+        "devduck_otel.start_recording()\n"
+        "add(1, 2)\n"
+        "print(devduck_otel.stop_recording())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update(
+        OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{_closed_port()}",
+        OTEL_EXPORTER_OTLP_TIMEOUT="2",
+        DEVDUCK_RECORDINGS_DIR=str(tmp_path),
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()).is_file()
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert "collector exporter 'otlp_proto_grpc' failed" in lines[0] and "UNAVAILABLE" in lines[0]

@@ -16,7 +16,7 @@ import pytest
 from strands import Agent, tool
 
 import devduck_otel
-from tests.support.scripted_model import ScriptedModel, tool_turn
+from devduck_otel.testing import ScriptedModel, tool_turn
 from tests.support.strands_kit import add
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\xff\xfe"

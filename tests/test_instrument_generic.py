@@ -297,3 +297,97 @@ def test_works_without_strands_installed() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+@devduck_otel.tool
+def weather(city: str) -> str:
+    """Answer for any city."""
+    return f"sunny in {city}"
+
+
+class WeatherAgent:
+    """Adds the user's message, asks a tool, then answers (the order `show` must keep)."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    def __call__(self, query: str) -> str:
+        """Look the weather up."""
+        self.messages.append({"role": "user", "content": query})
+        self.messages += [{"role": "assistant", "content": "Let me look."}]
+        answer = weather("Lisbon")
+        self.messages.extend([{"role": "assistant", "content": answer}])
+        return answer
+
+
+def _show_rows(capsys: pytest.CaptureFixture[str], path: str) -> list[str]:
+    from devduck_otel.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["show", path])
+    assert exited.value.code == 0
+    return capsys.readouterr().out.splitlines()[1:]
+
+
+def _row(rows: list[str], text: str) -> int:
+    return next(i for i, row in enumerate(rows) if text in row)
+
+
+def test_messages_are_recorded_when_added_so_show_reads_in_order(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`show` lists the user's message, then the tool call it caused, then the answer."""
+    agent = WeatherAgent()
+    own_list = agent.messages
+    devduck_otel.instrument(agent)
+    assert agent("What's the weather in Lisbon?") == "sunny in Lisbon"
+    assert agent.messages is own_list and len(own_list) == 3
+    path = devduck_otel.stop_recording()
+    assert path is not None
+    rows = _show_rows(capsys, path)
+    order = [
+        _row(rows, "user: What's the weather in Lisbon?"),
+        _row(rows, "assistant: Let me look."),
+        _row(rows, "tool.call"),
+        _row(rows, "tool.result"),
+        _row(rows, "assistant: sunny in Lisbon"),
+        _row(rows, "after invocation 1"),
+    ]
+    assert order == sorted(order), rows
+
+
+def test_messages_of_a_rebound_list_are_still_recorded_once() -> None:
+    """An agent that replaces its list mid-call keeps it; each message is recorded once."""
+    agent = Runner()
+    devduck_otel.instrument(agent)
+    agent.run("first")
+    agent.run("second")
+    messages = _load().get_events_by_type("message")
+    assert [m["data"]["content"] for m in messages] == ["first", "second"]
+    assert type(agent.messages) is list
+
+
+class ReadOnlyList:
+    """An agent whose ``messages`` cannot be assigned."""
+
+    def __init__(self) -> None:
+        self._messages: list[dict[str, Any]] = []
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The list itself, read-only as an attribute."""
+        return self._messages
+
+    def __call__(self, query: str) -> str:
+        """Answer."""
+        self._messages.append({"role": "user", "content": query})
+        return "ok"
+
+
+def test_a_read_only_message_list_is_recorded_when_the_call_ends() -> None:
+    """A ``messages`` that cannot be swapped still has its messages recorded, once."""
+    agent = ReadOnlyList()
+    devduck_otel.instrument(agent)
+    assert agent("hi") == "ok"
+    messages = _load().get_events_by_type("message")
+    assert [m["data"]["content"] for m in messages] == ["hi"]

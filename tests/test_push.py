@@ -15,9 +15,12 @@ import pytest
 from opentelemetry import trace
 
 import devduck_otel
+from devduck_otel.cli import main as cli_main
 from devduck_otel.exceptions import SessionFormatError, SessionNotFoundError
-from devduck_otel.tracing._push import PushError, push_session
+from devduck_otel.tracing import _provider
+from devduck_otel.tracing._push import PushError, push_session, push_target
 from tests.support.otlp import zip_spans
+from tests.support.otlp_grpc import OtlpGrpcSink
 from tests.support.phoenix import (
     PROJECT_ATTRIBUTE,
     OtlpHttpSink,
@@ -99,14 +102,14 @@ def test_cli_push_with_env_endpoint(
     path = _record(monkeypatch, project)
     cli = Path(sys.executable).with_name("devduck-otel")
     done = subprocess.run(
-        [str(cli), "push", path, "--endpoint", phoenix.base_url],
+        [str(cli), "push", path, "--endpoint", phoenix.base_url, "--protocol", "http/protobuf"],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == f"sent 3 spans to {phoenix.base_url}"
+    assert done.stdout.strip() == f"sent 3 spans to {phoenix.base_url}/v1/traces over OTLP/HTTP"
     _assert_same(zip_spans(path), phoenix.spans(project, expect=3))
 
 
@@ -118,7 +121,7 @@ def test_push_drops_bytes_and_uncaptured_content(monkeypatch: pytest.MonkeyPatch
     assert "devduck.content" in recorded and "bytesValue" in recorded
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "false")
     with OtlpHttpSink() as sink:
-        assert push_session(path, endpoint=sink.endpoint) == 3
+        assert push_session(path, endpoint=sink.endpoint, protocol="http/protobuf") == 3
         spans = sink.spans()
     keys = {kv.key for s in spans for e in s.events for kv in e.attributes}
     assert "devduck.content" not in keys
@@ -133,14 +136,14 @@ def test_push_to_a_down_endpoint_raises_push_error(monkeypatch: pytest.MonkeyPat
     url = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")
     with pytest.raises(PushError, match=r"127\.0\.0\.1"):
-        push_session(path, endpoint=url)
+        push_session(path, endpoint=url, protocol="http/protobuf")
 
 
 def test_push_refused_by_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     """An endpoint answering 500 is a PushError, after no retry."""
     path = _record(monkeypatch, "unused")
     with OtlpHttpSink("error") as sink, pytest.raises(PushError, match="HTTP 500"):
-        push_session(path, endpoint=sink.endpoint)
+        push_session(path, endpoint=sink.endpoint, protocol="http/protobuf")
     assert sink.hits == 1
 
 
@@ -168,8 +171,80 @@ def test_push_sends_configured_headers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
     with OtlpHttpSink() as sink:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", sink.endpoint)
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
         assert push_session(path) == 3
         assert push_session(path, headers={"x-tenant": "team-c"}) == 3
         tenants = [h["x-tenant"] for h in sink.headers]
         assert {h["content-encoding"] for h in sink.headers} == {"gzip"}
     assert set(tenants) == {"team-b", "team-c"}
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
+        {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
+        {
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
+        },
+        {"OTEL_EXPORTER_OTLP_PROTOCOL": "carrier-pigeon"},
+    ],
+)
+def test_push_speaks_what_the_live_exporter_speaks(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    """With the same variables, push picks the protocol the live `otlp` exporter picks."""
+    for name in ("OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    live = _provider._otlp_name(lambda message: None)
+    protocol, _ = push_target()
+    assert {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http"}[protocol] == live
+
+
+def test_push_defaults_to_grpc_at_the_env_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only OTEL_EXPORTER_OTLP_ENDPOINT set: the spans go over OTLP/gRPC, as live ones do."""
+    path = _record(monkeypatch, "unused")
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_PROTOCOL", raising=False)
+    with OtlpGrpcSink() as sink:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", sink.endpoint)
+        assert push_target() == ("grpc", sink.endpoint)
+        assert push_session(path) == 3
+        assert sink.span_count() == 3
+
+
+def test_push_over_http_to_a_grpc_endpoint_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OTLP/HTTP sent to a gRPC port: an error naming the other protocol, not raw bytes."""
+    path = _record(monkeypatch, "unused")
+    with OtlpGrpcSink() as sink, pytest.raises(PushError) as caught:
+        push_session(path, endpoint=sink.endpoint, protocol="http/protobuf")
+    message = str(caught.value)
+    assert "OTLP/gRPC" in message and "--protocol grpc" in message
+    assert "\\x00" not in message and "BadStatusLine" not in message
+
+
+def test_push_over_grpc_to_an_http_endpoint_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OTLP/gRPC sent to an OTLP/HTTP receiver: an error naming --protocol http/protobuf."""
+    path = _record(monkeypatch, "unused")
+    with OtlpHttpSink() as sink:
+        base = sink.endpoint.removesuffix("/v1/traces")
+        with pytest.raises(PushError, match=r"--protocol http/protobuf"):
+            push_session(path, endpoint=base, protocol="grpc")
+        assert sink.hits == 0
+
+
+def test_cli_push_says_where_it_sent_the_spans(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --endpoint, push names the endpoint and protocol it used."""
+    path = _record(monkeypatch, "unused")
+    with OtlpGrpcSink() as sink:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", sink.endpoint)
+        with pytest.raises(SystemExit) as exited:
+            cli_main(["push", path])
+    out = capsys.readouterr().out
+    assert exited.value.code == 0
+    assert out.strip() == f"sent 3 spans to {sink.endpoint} over OTLP/gRPC"

@@ -5,17 +5,31 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _block(marker: str) -> str:
+def readme_block(marker: str) -> str:
+    """Return the python block after ``<!-- marker -->`` in the README."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     match = re.search(rf"<!-- {marker} -->\s*```python\n(.*?)```", text, re.S)
     assert match, f"README has no python block after <!-- {marker} -->"
     return match.group(1)
+
+
+def check_printed(block: str, stdout: str) -> None:
+    """Assert ``stdout`` is what the block's ``print(...)  # comment`` lines promise.
+
+    Each such comment is one printed line (blank lines aside: a Strands result
+    ends in a newline); ``...`` in it stands for any text.
+    """
+    promised = re.findall(r"^\s*print\(.*\)  # (.*)$", block, re.M)
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    assert len(lines) == len(promised), (promised, lines)
+    for want, got in zip(promised, lines, strict=True):
+        pattern = ".*".join(re.escape(part) for part in want.split("..."))
+        assert re.fullmatch(pattern, got), f"README says {want!r}, the block prints {got!r}"
 
 
 def _run(code: str, cwd: Path) -> str:
@@ -27,27 +41,12 @@ def _run(code: str, cwd: Path) -> str:
 
 
 def test_quickstart_runs_as_written(tmp_path: Path) -> None:
-    """The quick start prints the loaded session, the tool event and the restored count."""
-    lines = _run(_block("quickstart"), tmp_path).splitlines()
-    assert re.fullmatch(r"LoadedSession\(events=\d+, snapshots=2, duration=[\d.]+s\)", lines[0])
-    assert lines[1].startswith("{'name': 'add', 'args': {'a': 1, 'b': 2}")
-    assert lines[2] == "1"
+    """The quick start prints what its comments say: the session, the tool event, the restored count."""
+    block = readme_block("quickstart")
+    check_printed(block, _run(block, tmp_path))
 
 
-def test_strands_quickstart_runs_with_a_scripted_model(tmp_path: Path) -> None:
-    """The Strands quick start works as written once the LLM is a scripted model."""
-    prelude = textwrap.dedent(
-        f"""
-        import sys, functools
-        sys.path.insert(0, {str(ROOT)!r})
-        import strands
-        from tests.support.scripted_model import ScriptedModel, tool_turn
-        _model = ScriptedModel([
-            tool_turn("word_count", {{"text": "time travel for agents"}}), "4 words.",
-            tool_turn("word_count", {{"text": "hello world"}}), "2 words.",
-        ])
-        strands.Agent = functools.partial(strands.Agent, model=_model, callback_handler=None)
-        """
-    )
-    out = _run(prelude + _block("strands-quickstart"), tmp_path)
-    assert out.strip().splitlines()[-1].strip() == "2 words."
+def test_strands_quickstart_runs_as_written(tmp_path: Path) -> None:
+    """The Strands quick start runs without credentials and prints what its comments say."""
+    block = readme_block("strands-quickstart")
+    check_printed(block, _run(block, tmp_path))

@@ -7,7 +7,7 @@ from typing import Any
 from strands import Agent, tool
 
 import devduck_otel
-from tests.support.scripted_model import ScriptedModel
+from devduck_otel.testing import ScriptedModel
 
 
 @tool

@@ -13,7 +13,7 @@ from strands.hooks import MessageAddedEvent
 from strands.types.exceptions import EventLoopException
 
 import devduck_otel
-from tests.support.scripted_model import ScriptedModel, tool_turn
+from devduck_otel.testing import ScriptedModel, tool_turn
 from tests.support.strands_kit import calc_agent, spans_named, stop_and_load
 
 

@@ -11,7 +11,7 @@ from opentelemetry.trace import StatusCode
 
 import devduck_otel
 from devduck_otel._instrument import uninstrument
-from tests.support.scripted_model import ScriptedModel, tool_turn
+from devduck_otel.testing import ScriptedModel, tool_turn
 from tests.support.strands_kit import calc_agent, spans_named, stop_and_load
 
 
@@ -231,3 +231,42 @@ def test_instrument_rejects_what_it_cannot_record() -> None:
     with pytest.raises(TypeError, match="messages"):
         devduck_otel.instrument(object())
     assert devduck_otel.recording_status()["recording"] is False
+
+
+def test_show_lists_strands_events_in_the_order_they_happened(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """For a Strands agent too: the user's message, the tool call, its result, the answer."""
+    from strands import Agent, tool
+
+    from devduck_otel.cli import main
+
+    @tool
+    def weather(city: str) -> str:
+        """Answer for any city.
+
+        Args:
+            city: The city.
+        """
+        return f"sunny in {city}"
+
+    model = ScriptedModel([tool_turn("weather", {"city": "Lisbon"}), "Sunny."])
+    agent = Agent(model=model, tools=[weather], callback_handler=None)
+    devduck_otel.instrument(agent)
+    agent("What's the weather in Lisbon?")
+    path = devduck_otel.stop_recording()
+    assert path is not None
+    with pytest.raises(SystemExit):
+        main(["show", path])
+    rows = capsys.readouterr().out.splitlines()
+
+    def row(text: str) -> int:
+        return next(i for i, line in enumerate(rows) if text in line)
+
+    order = [
+        row('user: [{"text": "What\'s the weather in Lisbon?"}]'),
+        row("tool.call"),
+        row("tool.result"),
+        row('assistant: [{"text": "Sunny."}]'),
+    ]
+    assert order == sorted(order), rows

@@ -24,7 +24,7 @@ from opentelemetry.trace import Link, SpanContext, TraceFlags
 from strands import Agent
 
 import devduck_otel
-from tests.support.scripted_model import ScriptedModel
+from devduck_otel.testing import ScriptedModel
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,7 +37,7 @@ SCENARIO = textwrap.dedent(
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
     from strands import Agent, tool
     import devduck_otel
-    from tests.support.scripted_model import ScriptedModel, tool_turn
+    from devduck_otel.testing import ScriptedModel, tool_turn
 
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
@@ -77,7 +77,8 @@ SCENARIO = textwrap.dedent(
 
 
 def _run_scenario() -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
     done = subprocess.run(
         [sys.executable, "-c", SCENARIO],
         capture_output=True,

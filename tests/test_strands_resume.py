@@ -10,7 +10,7 @@ from strands import Agent, ToolContext, tool
 
 import devduck_otel
 from devduck_otel.integrations import adapter_for
-from tests.support.scripted_model import ScriptedModel, tool_turn
+from devduck_otel.testing import ScriptedModel, tool_turn
 from tests.support.strands_kit import add
 
 

@@ -279,3 +279,12 @@ def test_works_without_opentelemetry_distro(tmp_path: Path, recordings_dir: Path
         sent = {span.span_id.hex() for span in sink.spans()}
     assert out["metrics"] == "none"  # our distro was the one loaded
     assert set(zip_spans(_zip(recordings_dir))) == sent
+
+
+def test_no_warning_about_the_configurator_we_did_not_load(
+    tmp_path: Path, recordings_dir: Path
+) -> None:
+    """With opentelemetry-distro installed too, picking ours prints no configurator warning."""
+    with OtlpHttpSink() as sink:
+        _, err = _run(tmp_path, sink, {"OTEL_TRACES_EXPORTER": "devduck_zip", **OURS})
+    assert "Configuration of" not in err, err

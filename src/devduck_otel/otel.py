@@ -67,6 +67,7 @@ __all__ = ["DevduckConfigurator", "DevduckDistro", "SysLayerInstrumentor"]
 logger = logging.getLogger("devduck_otel")
 
 _ZIP_EXPORTER = "devduck_zip"
+_NAME = "devduck_otel"  # our distro and configurator entry point names
 _AUTO_VERSION = "telemetry.auto.version"
 _sdk: Any = _sdk_configuration  # its helpers are untyped
 
@@ -77,6 +78,28 @@ class DevduckDistro(BaseDistro):  # type: ignore[misc]
     def _configure(self, **kwargs: Any) -> None:
         os.environ.setdefault(OTEL_METRICS_EXPORTER, "none")
         os.environ.setdefault(OTEL_LOGS_EXPORTER, "none")
+        loader = logging.getLogger("opentelemetry.instrumentation.auto_instrumentation._load")
+        if not any(isinstance(f, _OursChosen) for f in loader.filters):
+            loader.addFilter(_OursChosen())
+
+
+class _OursChosen(logging.Filter):
+    """Drops the loader's warning that another configurator was skipped for ours.
+
+    With opentelemetry-distro installed beside us, every run would warn
+    "Configuration of configurator not loaded, devduck_otel already loaded": one
+    configurator was picked, as intended, so nothing is wrong.
+    """
+
+    _SKIPPED = (
+        "Configuration of %s not loaded, %s already loaded",
+        "Configuration of %s not loaded because %s is set by %s",
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record but the skipped-for-devduck_otel warning."""
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (record.msg in self._SKIPPED and len(args) > 1 and args[1] == _NAME)
 
 
 def _zip_named() -> bool:

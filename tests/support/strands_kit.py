@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from strands import Agent, tool
 
 import devduck_otel
-from tests.support.scripted_model import ScriptedModel
+from devduck_otel.testing import ScriptedModel
 
 
 @tool

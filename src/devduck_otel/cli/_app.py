@@ -55,7 +55,9 @@ SessionArg = Annotated[
     typer.Argument(help="A session ZIP written by devduck-otel (or devduck).", show_default=False),
 ]
 JsonOpt = Annotated[
-    bool, typer.Option("--json", help="Print JSON for programs instead of a table.")
+    bool,
+    # A flag: no metavar, or the help shows `--json <bool>` as if it took a value.
+    typer.Option("--json", help="Print JSON for programs instead of a table.", metavar=""),
 ]
 
 
@@ -77,6 +79,8 @@ def list_command(
     """List the session ZIPs in the recordings folder, newest first."""
     from devduck_otel.session._loader import list_sessions
 
+    if directory is not None and not directory.is_dir():
+        raise CliError(f"no such folder: {directory}")
     try:
         sessions = list_sessions(directory)
     except OSError as exc:
@@ -149,8 +153,14 @@ def snapshot_command(
         int, typer.Argument(metavar="N", help="The snapshot id (from 1).", show_default=False)
     ],
     as_json: JsonOpt = False,
+    show_env: Annotated[
+        bool,
+        typer.Option(
+            "--env", help="Print every environment variable (folded by default).", metavar=""
+        ),
+    ] = False,
 ) -> None:
-    """Show one snapshot in full: fields, system prompt and messages."""
+    """Show one snapshot in full: fields, system prompt, messages, then the environment."""
     snaps = session_snapshots(_load(session))
     found = [s for s in snaps if s.get("snapshot_id") == snapshot_id]
     if not found:
@@ -159,7 +169,7 @@ def snapshot_command(
     if as_json:
         print_json(found[0])
         return
-    _tables.render_snapshot(stdout_console(), found[0])
+    _tables.render_snapshot(stdout_console(), found[0], show_env=show_env)
 
 
 @app.command("view")
@@ -180,6 +190,8 @@ def view_command(
         events, session_snapshots(loaded), session_spans(session, events), session_metadata(loaded)
     )
     target = output if output is not None else session.with_suffix(".html")
+    if not target.parent.is_dir():
+        raise CliError(f"no such folder: {target.parent}")
     try:
         written = write_html(payload, target)
     except OSError as exc:
@@ -214,7 +226,7 @@ def recover_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Turn journals left by a crashed recording into session ZIPs, and print their paths."""
-    from devduck_otel_exporter_zip import recover_journals
+    from devduck_otel_exporter_zip import recordings_dir, recover_journals
 
     if directory is not None and not directory.is_dir():
         raise CliError(f"no such folder: {directory}")
@@ -222,8 +234,13 @@ def recover_command(
     if as_json:
         print_json(paths)
         return
+    if not paths:
+        typer.echo(f"Nothing to recover in {recordings_dir(directory)}", err=True)
     for path in paths:
         typer.echo(path)
+
+
+_PROTOCOL_NAMES = {"grpc": "OTLP/gRPC", "http/protobuf": "OTLP/HTTP"}
 
 
 @app.command("push")
@@ -238,7 +255,9 @@ def push_command(
     protocol: Annotated[
         str | None,
         typer.Option(
-            "--protocol", help="grpc or http/protobuf. Default: OTEL_EXPORTER_OTLP_PROTOCOL."
+            "--protocol",
+            help="grpc or http/protobuf. Default: OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, "
+            "OTEL_EXPORTER_OTLP_PROTOCOL, then grpc (as the live OTLP exporter).",
         ),
     ] = None,
 ) -> None:
@@ -246,11 +265,12 @@ def push_command(
     if not session.exists():
         raise CliError(f"no such session file: {session}")
     try:
-        push_session = importlib.import_module("devduck_otel.tracing._push").push_session
-    except (ImportError, AttributeError) as exc:
+        push = importlib.import_module("devduck_otel.tracing._push")
+    except ImportError as exc:
         raise CliError("push is not available in this installation") from exc
     try:
-        sent = push_session(session, endpoint=endpoint, protocol=protocol)
+        chosen, url = push.push_target(endpoint=endpoint, protocol=protocol)
+        sent = push.push_session(session, endpoint=endpoint, protocol=protocol)
     except (OSError, ValueError) as exc:
         raise CliError(f"cannot push {session}: {exc}") from exc
-    typer.echo(f"sent {sent} spans" + (f" to {endpoint}" if endpoint else ""))
+    typer.echo(f"sent {sent} spans to {url} over {_PROTOCOL_NAMES[chosen]}")

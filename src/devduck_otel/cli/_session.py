@@ -57,8 +57,9 @@ def open_session(path: Path) -> Any:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             session = load_session(path)
-    except DevduckError as exc:
-        raise CliError(f"cannot read {path}: {exc}") from exc
+    except DevduckError as exc:  # its message often starts with the path already
+        detail = str(exc).removeprefix(f"{path}: ")
+        raise CliError(f"cannot read {path}: {detail}") from exc
     except (zipfile.BadZipFile, ValueError, KeyError, OSError, EOFError) as exc:
         raise CliError(f"cannot read {path}: not a valid session ZIP ({exc})") from exc
     for item in caught:

@@ -132,16 +132,33 @@ def render_snapshots(console: Console, snapshots: Sequence[dict[str, Any]]) -> N
     print_table(console, headers, rows, styles=["bold yellow"])
 
 
-_SKIP = {"agent_messages", "agent_messages_ref", "system_prompt", "agent_state"}
+_ENV = "env_vars_redacted"
+_SKIP = {"agent_messages", "agent_messages_ref", "system_prompt", "agent_state", _ENV}
 
 
-def render_snapshot(console: Console, snap: dict[str, Any]) -> None:
-    """Print one snapshot in full: its fields, system prompt and messages.
+def render_snapshot(console: Console, snap: dict[str, Any], *, show_env: bool = False) -> None:
+    """Print one snapshot in full: fields, system prompt, messages, then the environment.
 
     Args:
         console: Where to print.
         snap: The snapshot dict.
+        show_env: Print every environment variable; by default one folded line says
+            how many there are.
     """
+    _render_snapshot_body(console, snap)
+    env = snap.get(_ENV)
+    if not isinstance(env, dict) or not env:
+        return
+    out = console.file
+    if not show_env:
+        out.write(f"\nenvironment: {len(env)} variables (--env shows them)\n")
+        return
+    out.write(f"\nenvironment ({len(env)} variables):\n")
+    for name in sorted(env):
+        out.write(f"{name}={env[name]}\n")
+
+
+def _render_snapshot_body(console: Console, snap: dict[str, Any]) -> None:
     fields = [[k, _cell(v)] for k, v in snap.items() if k not in _SKIP]
     print_table(console, ["FIELD", "VALUE"], fields, title=f"Snapshot #{snap.get('snapshot_id')}")
     prompt = snap.get("system_prompt") or ""

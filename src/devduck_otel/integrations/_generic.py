@@ -3,8 +3,11 @@
 ``instrument(agent)`` on such an object wraps its call methods (``__call__``, ``run``,
 ``invoke``, sync or async) on that instance only: each outermost call becomes an
 ``invoke_agent`` span with snapshots before and after, and every message appended to
-``agent.messages`` during the call becomes a ``message`` event. ``uninstrument``
-puts the instance back as it was.
+``agent.messages`` during the call becomes a ``message`` event when it is added, so
+the timeline reads in the order things happened (the user's message before the tool
+call it caused). During the call ``agent.messages`` is a recording copy of the list;
+afterwards the original list object is back, holding what the call added.
+``uninstrument`` puts the instance back as it was.
 
 Example:
     >>> class Echo:
@@ -182,27 +185,81 @@ def _wrap(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrap_call(method, lambda args, kwargs: _start(args[0], args[1:], kwargs))
 
 
+class _RecordingList(list[Any]):
+    """The agent's messages during a call: each added message is recorded at once."""
+
+    __slots__ = ("emitted", "inv")
+
+    def __init__(self, items: list[Any], inv: Invocation) -> None:
+        super().__init__(items)
+        self.inv = inv
+        self.emitted: list[Any] = []  # keeps the recorded messages alive: ids stay unique
+
+    def _record(self, messages: list[Any]) -> None:
+        for message in messages:
+            self.emitted.append(message)
+            emit_message(self.inv, message)
+
+    def append(self, message: Any) -> None:
+        """Append and record ``message``."""
+        super().append(message)
+        self._record([message])
+
+    def extend(self, messages: Any) -> None:
+        """Extend and record each message."""
+        added = list(messages)
+        super().extend(added)
+        self._record(added)
+
+    def insert(self, index: Any, message: Any) -> None:
+        """Insert and record ``message``."""
+        super().insert(index, message)
+        self._record([message])
+
+    def __iadd__(self, messages: Any) -> _RecordingList:  # type: ignore[misc]
+        self.extend(messages)
+        return self
+
+
 class _Call:
     """One recorded call of a generic agent (see ``devduck_otel.capture._wrapping.Call``)."""
 
-    __slots__ = ("adapter", "before", "inv", "token")
+    __slots__ = ("adapter", "before", "inv", "live", "original", "token")
 
     def __init__(
         self,
         inv: Invocation,
         adapter: GenericAdapter,
-        before: list[Any],
         token: contextvars.Token[frozenset[int]],
     ) -> None:
-        self.inv, self.adapter, self.before, self.token = inv, adapter, before, token
+        self.inv, self.adapter, self.token = inv, adapter, token
+        self.original = adapter.messages()
+        self.before = list(self.original)
+        self.live: _RecordingList | None = None
+        live = _RecordingList(self.original, inv)
+        try:
+            adapter.agent.messages = live
+        except (AttributeError, TypeError):  # a read-only list: recorded when the call ends
+            return
+        self.live = live
+
+    def _put_back(self) -> list[Any]:
+        """Give the agent its own list again, holding what the call added."""
+        messages = self.adapter.messages()
+        if self.live is not None and messages is self.live:
+            self.original[:] = messages
+            self.adapter.agent.messages = self.original
+        return list(messages)
 
     def finish(self, result: Any = None, error: BaseException | None = None) -> None:
-        """Record the messages the call appended, snapshot after, end the span."""
+        """Record the messages not seen being added, snapshot after, end the span."""
         _active.reset(self.token)
         with guard("generic agent call end"):
-            # The pre-call list keeps those messages alive, so their ids stay unique.
+            messages = self._put_back()
+            # ``before`` and ``live.emitted`` keep those messages alive: ids stay unique.
             seen = {id(m) for m in self.before}
-            for message in self.adapter.messages():
+            seen.update(id(m) for m in (self.live.emitted if self.live is not None else ()))
+            for message in messages:
                 if id(message) not in seen:
                     emit_message(self.inv, message)
         end_invocation(self.inv, self.adapter, result=result, error=error)
@@ -219,8 +276,7 @@ def _start(agent: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call |
         number = _next_number(id(agent), rec.session_id)
         query = _query_text(args, kwargs)
         inv = begin_invocation(rec, adapter, name=agent_name(agent), number=number, query=query)
-        before = list(adapter.messages())
-        return _Call(inv, adapter, before, _active.set(active | {id(agent)}))
+        return _Call(inv, adapter, _active.set(active | {id(agent)}))
     return None
 
 

@@ -17,11 +17,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 from opentelemetry.context import Context
@@ -188,13 +189,15 @@ class CollectorSafeExporter(SpanExporter):
             cleaned = [self._clean(span) for span in spans]
         if len(cleaned) != len(spans):
             return SpanExportResult.FAILURE
+        muted: list[str] = []
         try:
-            result = self._inner.export(cleaned)
+            with _inner_logs_muted(self._inner, muted):
+                result = self._inner.export(cleaned)
         except Exception as exc:
             self._failed(repr(exc))
             return SpanExportResult.FAILURE
         if result is not SpanExportResult.SUCCESS:
-            self._failed("the exporter reported a failure")
+            self._failed(muted[-1] if muted else "the exporter reported a failure")
             return SpanExportResult.FAILURE
         return result
 
@@ -233,6 +236,39 @@ class CollectorSafeExporter(SpanExporter):
             return bool(self._inner.force_flush(timeout_millis))
         except Exception:
             return False
+
+
+_EXPORTER_LOGGERS = (
+    "opentelemetry.exporter.otlp.proto.grpc.exporter",
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+)
+_muting = threading.local()
+
+
+class _MuteInnerLogs(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Inside a wrapped export, keep the inner exporter's lines for our one line."""
+        sink: list[str] | None = getattr(_muting, "sink", None)  # set on this thread
+        if sink is None:
+            return True
+        sink.append(record.getMessage().split(". Error details")[0])
+        return False
+
+
+_MUTE = _MuteInnerLogs()
+
+
+@contextlib.contextmanager
+def _inner_logs_muted(inner: SpanExporter, sink: list[str]) -> Iterator[None]:
+    for name in (*_EXPORTER_LOGGERS, type(inner).__module__):
+        target = logging.getLogger(name)
+        if _MUTE not in target.filters:
+            target.addFilter(_MUTE)
+    _muting.sink = sink
+    try:
+        yield
+    finally:
+        _muting.sink = None
 
 
 def _ratio(warn: Warn) -> float:

@@ -7,9 +7,13 @@ parents and timestamps, so a session recorded offline opens in Jaeger afterwards
 Collectors get what they get live: no bytes, and message and tool content only with
 ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``.
 
+It speaks what the live OTLP exporter speaks with the same settings: OTLP/gRPC
+unless ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`` / ``OTEL_EXPORTER_OTLP_PROTOCOL`` say
+``http/protobuf``, as the OpenTelemetry Python SDK's plain ``otlp`` exporter does.
+
 Example:
     >>> from devduck_otel.tracing._push import push_session
-    >>> push_session("session.zip", endpoint="http://localhost:4318")  # doctest: +SKIP
+    >>> push_session("session.zip", endpoint="http://localhost:4317")  # doctest: +SKIP
     42
 """
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import http.client
 import logging
 import os
 import time
@@ -28,7 +33,7 @@ from urllib.parse import urlparse
 import grpc  # type: ignore[import-untyped]
 import orjson
 import requests
-from devduck_otel_exporter_zip import SPANS_ENTRY
+from devduck_otel_exporter_zip import SPANS_ENTRY, iter_request_spans
 from google.protobuf import json_format  # type: ignore[import-untyped]
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -53,12 +58,12 @@ from devduck_otel.redaction._redactor import Redactor
 from devduck_otel.session._zipsafe import MAX_LINE_BYTES, open_source
 from devduck_otel.tracing._collector import CONTENT_ATTRIBUTES
 
-__all__ = ["PushError", "push_session"]
+__all__ = ["PushError", "push_session", "push_target"]
 
 logger = logging.getLogger("devduck_otel")
 
 OtlpProtocol = Literal["grpc", "http/protobuf"]
-_DEFAULT_PROTOCOL: OtlpProtocol = "http/protobuf"
+_DEFAULT_PROTOCOL: OtlpProtocol = "grpc"  # as the live exporter (tracing/_provider.py)
 _DEFAULT_HTTP = "http://localhost:4318/v1/traces"
 _DEFAULT_GRPC = "http://localhost:4317"
 _TRACES_PATH = "/v1/traces"
@@ -66,8 +71,38 @@ _RETRYABLE = {429, 502, 503, 504}
 _ATTEMPTS = 3
 
 
+_SPEAKS_GRPC = (
+    "it answers in HTTP/2, as an OTLP/gRPC endpoint does, not OTLP/HTTP: "
+    "push with --protocol grpc (OTEL_EXPORTER_OTLP_PROTOCOL=grpc), usually to port 4317"
+)
+_SPEAKS_HTTP = (
+    "it answers in HTTP/1.1, as an OTLP/HTTP endpoint does, not OTLP/gRPC: "
+    "push with --protocol http/protobuf (OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf), "
+    "usually to port 4318"
+)
+
+
+_HTTP1_SIGNS = ("http1.x server", "Failed parsing HTTP/2")  # grpc-core's two wordings
+
+
 class PushError(DevduckError, ConnectionError):
     """The endpoint refused or could not take the spans."""
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``kind`` is anywhere in the exception's chain or its arguments."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, kind):
+            return True
+        nested = [a for a in item.args if isinstance(a, BaseException)]
+        todo.extend(x for x in (item.__cause__, item.__context__, *nested) if x is not None)
+    return False
 
 
 def _env(*names: str) -> str:
@@ -88,7 +123,7 @@ def _protocol(explicit: str | None) -> OtlpProtocol:
         return "grpc" if value == "grpc" else "http/protobuf"
     if value:
         logger.warning(
-            "devduck-otel: %s=%r is not 'grpc' or 'http/protobuf'; pushing over http/protobuf",
+            "devduck-otel: %s=%r is not 'grpc' or 'http/protobuf'; pushing over grpc",
             OTEL_EXPORTER_OTLP_PROTOCOL,
             value,
         )
@@ -156,18 +191,16 @@ def _clean(item: dict[str, Any], capture_content: bool) -> None:
 def _to_protobuf_json(request: dict[str, Any], capture_content: bool) -> int:
     """Turn OTLP/JSON (hex ids) into protobuf JSON (base64 ids) in place; count spans."""
     count = 0
-    for resource_spans in request.get("resourceSpans") or []:
-        for scope_spans in resource_spans.get("scopeSpans") or []:
-            for span in scope_spans.get("spans") or []:
-                count += 1
-                for key in ("traceId", "spanId", "parentSpanId"):
-                    span[key] = _hex_to_b64(span.get(key))
-                _clean(span, capture_content)
-                for event in span.get("events") or []:
-                    _clean(event, capture_content)
-                for link in span.get("links") or []:
-                    link["traceId"] = _hex_to_b64(link.get("traceId"))
-                    link["spanId"] = _hex_to_b64(link.get("spanId"))
+    for _, span in iter_request_spans(request):
+        count += 1
+        for key in ("traceId", "spanId", "parentSpanId"):
+            span[key] = _hex_to_b64(span.get(key))
+        _clean(span, capture_content)
+        for event in span.get("events") or []:
+            _clean(event, capture_content)
+        for link in span.get("links") or []:
+            link["traceId"] = _hex_to_b64(link.get("traceId"))
+            link["spanId"] = _hex_to_b64(link.get("spanId"))
     return count
 
 
@@ -239,6 +272,8 @@ class _Sender:
                 self.endpoint, data=body, headers=headers, timeout=self.timeout
             )
         except requests.RequestException as exc:
+            if _caused_by(exc, http.client.BadStatusLine):
+                return False, _SPEAKS_GRPC
             return True, f"{type(exc).__name__}: {exc}"
         if 200 <= response.status_code < 300:
             return False, None
@@ -253,6 +288,9 @@ class _Sender:
             )
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else None
+            details = exc.details() if hasattr(exc, "details") else ""
+            if any(sign in (details or "") for sign in _HTTP1_SIGNS):
+                return False, _SPEAKS_HTTP
             transient = code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
             return transient, f"gRPC {code}"
         return False, None
@@ -274,6 +312,25 @@ def _grpc_channel(endpoint: str, use_gzip: bool) -> grpc.Channel:
     return grpc.insecure_channel(target, compression=compression)
 
 
+def push_target(
+    *, endpoint: str | None = None, protocol: str | None = None
+) -> tuple[OtlpProtocol, str]:
+    """Where ``push_session`` sends spans with these arguments and the environment.
+
+    Args:
+        endpoint: As for ``push_session``.
+        protocol: As for ``push_session``.
+
+    Returns:
+        ``(protocol, endpoint URL)``.
+
+    Raises:
+        ValueError: ``protocol`` is not ``grpc`` or ``http/protobuf``.
+    """
+    chosen = _protocol(protocol)
+    return chosen, _endpoint(endpoint, chosen)
+
+
 def push_session(
     path: str | os.PathLike[str],
     *,
@@ -288,10 +345,10 @@ def push_session(
         endpoint: For ``http/protobuf`` a base URL (``/v1/traces`` is added) or the
             full traces URL; for ``grpc`` ``http://host:port``. Default:
             ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``, then ``OTEL_EXPORTER_OTLP_ENDPOINT``,
-            then ``http://localhost:4318/v1/traces`` (``http://localhost:4317`` for gRPC).
+            then ``http://localhost:4317`` (``http://localhost:4318/v1/traces`` for HTTP).
         protocol: ``grpc`` or ``http/protobuf``. Default:
             ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL``, then ``OTEL_EXPORTER_OTLP_PROTOCOL``,
-            then ``http/protobuf``.
+            then ``grpc``, as the live OTLP exporter.
         headers: Extra request headers. Default: ``OTEL_EXPORTER_OTLP_TRACES_HEADERS``,
             then ``OTEL_EXPORTER_OTLP_HEADERS``.
 
@@ -304,8 +361,8 @@ def push_session(
         PushError: The endpoint could not be reached or refused the spans.
         ValueError: ``protocol`` is not one of the two above.
     """
-    chosen = _protocol(protocol)
-    sender = _Sender(chosen, _endpoint(endpoint, chosen), _headers(headers))
+    chosen, url = push_target(endpoint=endpoint, protocol=protocol)
+    sender = _Sender(chosen, url, _headers(headers))
     sent = 0
     try:
         with suppress_instrumentation():

@@ -1,11 +1,12 @@
-"""A scripted Strands ``Model`` that stands in for the LLM in tests (no network).
+"""A scripted Strands ``Model`` that stands in for the LLM in examples and tests.
 
-Each call to ``stream`` plays the next scripted turn as the stream events Strands
+No network and no credentials: each call to ``stream`` plays the next scripted turn as the stream events Strands
 expects, and records the request it received, so a test can compare "the next model
 request" of two agents.
 
 Example:
     >>> from strands import Agent
+    >>> from devduck_otel.testing import ScriptedModel, tool_turn
     >>> model = ScriptedModel([tool_turn("add", {"a": 1, "b": 2}), "3"])
     >>> agent = Agent(model=model, tools=[add], callback_handler=None)  # doctest: +SKIP
     >>> str(agent("1 + 2?")).strip()  # doctest: +SKIP
@@ -20,7 +21,10 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from strands.models import Model
+try:
+    from strands.models import Model
+except ImportError:  # strands-agents is the optional `strands` extra
+    Model = object  # type: ignore[misc,assignment]
 
 Turn = str | dict[str, Any] | BaseException
 """One scripted reply: plain text, an assistant ``Message`` dict, or an error to raise."""
@@ -65,6 +69,8 @@ def tool_turn(
 class ScriptedModel(Model):
     """Plays scripted turns; records every request.
 
+    Needs strands-agents (``pip install "devduck-otel[strands]"``).
+
     Args:
         turns: The replies, in order. When they run out the model answers ``"done"``.
         model_id: Kept in ``config["model_id"]``, where Strands' own models keep it.
@@ -80,6 +86,10 @@ class ScriptedModel(Model):
         input_tokens: int = 11,
         output_tokens: int = 7,
     ) -> None:
+        if Model is object:
+            raise ImportError(
+                'ScriptedModel needs strands-agents: pip install "devduck-otel[strands]"'
+            )
         self.config: dict[str, Any] = {"model_id": model_id, "context_window_limit": 200_000}
         self.turns: list[Turn] = list(turns)
         self.requests: list[ModelRequest] = []

@@ -1,0 +1,21 @@
+"""Helpers for examples and tests of agents recorded with devduck-otel.
+
+Example:
+    >>> from strands import Agent
+    >>> from devduck_otel.testing import ScriptedModel
+    >>> agent = Agent(model=ScriptedModel(["hello"]), callback_handler=None)  # doctest: +SKIP
+    >>> str(agent("hi")).strip()  # doctest: +SKIP
+    'hello'
+"""
+
+from __future__ import annotations
+
+from devduck_otel.testing._models import ModelRequest, ScriptedModel, Turn, text_turn, tool_turn
+
+__all__ = [
+    "ModelRequest",
+    "ScriptedModel",
+    "text_turn",
+    "tool_turn",
+    "Turn",
+]
