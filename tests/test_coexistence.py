@@ -115,7 +115,7 @@ def test_a_provider_of_another_kind_is_a_clear_type_error(recordings_dir: Path) 
 STRANDS_LATE = """
 from strands import Agent, tool
 from strands.telemetry import StrandsTelemetry
-from tests.support.scripted_model import ScriptedModel, tool_turn
+from devduck_otel.testing import ScriptedModel, tool_turn
 
 @tool
 def add(a: int, b: int) -> int:

@@ -153,7 +153,7 @@ STRANDS_AGENT = textwrap.dedent(
     """
     import sys
     from strands import Agent, tool
-    from tests.support.scripted_model import ScriptedModel, tool_turn
+    from devduck_otel.testing import ScriptedModel, tool_turn
 
     @tool
     def read_note(path: str) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import devduck_otel
-from devduck_otel.testing._replay import assert_replays
+from devduck_otel.testing import assert_replays
 from tests.test_cli import run
 
 AGENT_MODULE = textwrap.dedent(

@@ -10,7 +10,7 @@ from strands.models import Model
 
 import devduck_otel
 from devduck_otel.replay._steps import MissingStepsError
-from tests.support.scripted_model import ScriptedModel, tool_turn
+from devduck_otel.testing import ScriptedModel, tool_turn
 
 RUNS: list[str] = []
 

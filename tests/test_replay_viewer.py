@@ -8,7 +8,7 @@ from playwright.sync_api import Page
 from strands import Agent
 
 import devduck_otel
-from tests.support.scripted_model import ScriptedModel, tool_turn
+from devduck_otel.testing import ScriptedModel, tool_turn
 from tests.test_replay_strands import weather
 from tests.test_viewer_browser import browser, open_page, page, view
 

@@ -11,9 +11,11 @@ Example:
 from __future__ import annotations
 
 from devduck_otel.testing._models import ModelRequest, ScriptedModel, Turn, text_turn, tool_turn
+from devduck_otel.testing._replay import assert_replays
 
 __all__ = [
     "ModelRequest",
+    "assert_replays",
     "ScriptedModel",
     "text_turn",
     "tool_turn",
