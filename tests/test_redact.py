@@ -86,6 +86,10 @@ SECRET_NAMES = [
     "oauth",
     "passphrase",
     "jwt",
+    "x-auth-token",
+    "password",
+    "STRIPE_KEY",
+    "flask_session",
 ]
 HARMLESS_NAMES = [
     "monkey",
@@ -118,6 +122,21 @@ HARMLESS_NAMES = [
     "role",
     "content",
     "timestamp_ns",
+    "token_count",
+    "password_min_len",
+    "auth.retries",
+    "NoCredentialsError",
+    "primary_key",
+    "cache_key",
+    "cache.key_count",
+    "session_timeout",
+    "session.turn",
+    "public_key",
+    "key_id",
+    "llm.token_count.prompt",
+    "gen_ai.server.time_to_first_token",
+    "_session_recorder",
+    "private",
 ]
 
 
