@@ -532,3 +532,33 @@ def test_dill_dumps_redacts_while_pickling(redactor: Redactor) -> None:
     assert state.count == 3
     assert state.cycle["password"] == REDACTED
     assert state.cycle["self"] is state.cycle
+
+
+def test_percent_encoded_query_key_is_redacted(redactor: Redactor) -> None:
+    """A secret parameter name spelled with percent escapes (``?%74oken=``) is found."""
+    assert redactor.redact_text("GET https://x.io/?%74oken=abcdef123456 200") == (
+        "GET https://x.io/?%74oken=[REDACTED] 200"
+    )
+
+
+def test_comma_separated_urls_keep_their_separators(redactor: Redactor) -> None:
+    """Each URL of a comma list is redacted on its own; commas and clean URLs stay."""
+    text = "https://a.com/x?token=abcdefgh12,https://b.com/y?q=1,https://u:p@c.com/z"
+    assert redactor.redact_text(text) == (
+        "https://a.com/x?token=[REDACTED],https://b.com/y?q=1,https://[REDACTED]@c.com/z"
+    )
+
+
+def test_url_with_userinfo_and_secret_query_is_redacted_part_by_part(
+    redactor: Redactor,
+) -> None:
+    """Userinfo and a secret parameter of one URL both go; host and path stay."""
+    assert redactor.redact_text("a https://u:p@x.io/p?token=abc123456 b") == (
+        "a https://[REDACTED]@x.io/p?token=[REDACTED] b"
+    )
+
+
+def test_long_clean_url_list_is_unchanged(redactor: Redactor) -> None:
+    """A 200 KB comma list of clean URLs comes back identical (linear scan, no rewrite)."""
+    text = ",".join(f"https://example.com/path/{i}?q={i}" for i in range(6000))
+    assert redactor.redact_text(text) is text
