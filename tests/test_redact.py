@@ -562,3 +562,21 @@ def test_long_clean_url_list_is_unchanged(redactor: Redactor) -> None:
     """A 200 KB comma list of clean URLs comes back identical (linear scan, no rewrite)."""
     text = ",".join(f"https://example.com/path/{i}?q={i}" for i in range(6000))
     assert redactor.redact_text(text) is text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "src/auth/session.py:42 in login",
+        "test_tokens.py:12 PASSED",
+        "NoCredentialsError: Unable to locate credentials",
+        "_session_recorder = SessionRecorder(session_id)",
+        "session = load_session(session_path)",
+        "password = getpass.getpass()",
+        "api_key = os.environ['OPENAI_API_KEY']",
+        '{"content":"Enter your password:","role":"user"}',
+    ],
+)
+def test_code_and_line_numbers_are_not_secrets(redactor: Redactor, text: str) -> None:
+    """Line numbers after a file name, calls and subscripts after ``=`` are kept."""
+    assert redactor.redact_text(text) == text

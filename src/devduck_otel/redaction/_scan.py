@@ -88,6 +88,7 @@ def _quoted(quote: str) -> re.Pattern[str]:
     return re.compile(r'(?:[^"\\]|\\.)*?(?=' + re.escape(quote) + ")", re.DOTALL)
 
 
+_CODE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*[(\[]")
 _TO_EOL = re.compile(r"[^\r\n\"'\\]*")
 _URL_END = re.compile(r"[^\s\"'<>\\]*")
 _URL_HEAD = re.compile(r"[^/?#]*")
@@ -206,14 +207,17 @@ class Scanner:
         if tail["open"] is not None:
             return json_mode and (tail["q1"] or "").endswith('"')
         if tail["q2"] is not None:
+            if tail["q1"] is None and text[tail.end() : tail.end() + 1] in (",", "}", "]", ":", ""):
+                return False  # the quote closes the string the name is in (``"Password:",``)
             value = _quoted(tail["q2"]).match(text, tail.end())
             if value is not None and value.end() > value.start():
                 spans.append((value.start(), value.end(), REDACTED))
             return False
         value_start, value_end = tail.span("bare")
         bare = tail["bare"]
-        if bare.lower() in _STOPWORDS:
-            return False
+        line_number = bare.isdigit() and "." in name and tail["op"] == ":"
+        if bare.lower() in _STOPWORDS or line_number or _CODE.match(bare):
+            return False  # a type, a line number (``session.py:42``) or code (``f(x)``)
         words = split_words(name)
         if len(words) == 1 and words[0] in _WEAK_NAMES and not _looks_secret(bare):
             return False
