@@ -28,7 +28,7 @@ from typing import Any
 from bench_util import BENCH_DIR, CaseResult, Sizes, open_loop
 from report import render
 
-CASES = ("a", "b", "c", "d", "e", "f", "g")
+CASES = ("a", "b", "c", "d", "e", "f", "g", "k")
 ANALYSIS = BENCH_DIR / "ANALYSIS.md"
 
 _CLEARED = (
@@ -75,6 +75,7 @@ def _nohook_opens(path: str, n: int, rounds: int) -> dict[str, list[list[float]]
 
 def _run_case(key: str, sizes: Sizes, env: dict[str, str]) -> CaseResult:
     from cases_calls import case_a, case_f
+    from cases_redaction import case_k
     from cases_session import case_b, case_c, case_g
     from cases_snapshots import case_d, case_e
 
@@ -86,6 +87,7 @@ def _run_case(key: str, sizes: Sizes, env: dict[str, str]) -> CaseResult:
         "e": lambda: case_e(sizes),
         "f": lambda: case_f(sizes, env),
         "g": lambda: case_g(sizes, env),
+        "k": lambda: case_k(sizes),
     }
     start = time.perf_counter()
     result = runners[key]()
