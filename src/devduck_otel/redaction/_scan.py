@@ -207,7 +207,14 @@ class Scanner:
         if tail["open"] is not None:
             return json_mode and (tail["q1"] or "").endswith('"')
         if tail["q2"] is not None:
-            if tail["q1"] is None and text[tail.end() : tail.end() + 1] in (",", "}", "]", ":", ""):
+            if tail["q1"] is None and text[tail.end() : tail.end() + 1] in (
+                ",",
+                "}",
+                "]",
+                ")",
+                ":",
+                "",
+            ):
                 return False  # the quote closes the string the name is in (``"Password:",``)
             value = _quoted(tail["q2"]).match(text, tail.end())
             if value is not None and value.end() > value.start():
@@ -215,7 +222,7 @@ class Scanner:
             return False
         value_start, value_end = tail.span("bare")
         bare = tail["bare"]
-        line_number = bare.isdigit() and "." in name and tail["op"] == ":"
+        line_number = "." in name and tail["op"] == ":" and (bare.isdigit() or bare[0] == ":")
         if bare.lower() in _STOPWORDS or line_number or _CODE.match(bare):
             return False  # a type, a line number (``session.py:42``) or code (``f(x)``)
         words = split_words(name)
