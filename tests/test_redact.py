@@ -580,3 +580,11 @@ def test_long_clean_url_list_is_unchanged(redactor: Redactor) -> None:
 def test_code_and_line_numbers_are_not_secrets(redactor: Redactor, text: str) -> None:
     """Line numbers after a file name, calls and subscripts after ``=`` are kept."""
     assert redactor.redact_text(text) == text
+
+
+def test_secret_dict_key_under_secret_parent_is_redacted(redactor: Redactor) -> None:
+    """A credential used as a dict key below a secret key goes; numbers and names stay."""
+    token = "ghp_" + ALNUM[:36]
+    out = redactor.redact_value({"tokens": {token: "bob"}, "secret": {"n": 3}})
+    assert token not in str(out)
+    assert out == {"tokens": {"[REDACTED]#1": "[REDACTED]"}, "secret": {"n": 3}}
