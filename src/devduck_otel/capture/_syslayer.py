@@ -101,18 +101,25 @@ def _on_open(rec: Recorder, args: tuple[Any, ...]) -> None:
         _local.off = False
 
 
+def _text(value: Any) -> Any:
+    """Bytes argv (``os.system(b"...")``) as text, so redaction scans it like any string."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    return value
+
+
 def _on_process(rec: Recorder, event: str, args: tuple[Any, ...]) -> None:
     if getattr(_local, "off", False):
         return
     _local.off = True
     try:
         if event == "os.system":
-            data: dict[str, Any] = {"command": args[0], "api": event}
+            data: dict[str, Any] = {"command": _text(args[0]), "api": event}
         else:
             argv = args[1] if len(args) > 1 else None
             data = {
-                "executable": args[0],
-                "args": list(argv) if isinstance(argv, (list, tuple)) else argv,
+                "executable": _text(args[0]),
+                "args": [_text(a) for a in argv] if isinstance(argv, (list, tuple)) else argv,
                 "api": event,
             }
         rec.emit("sys", "process.spawn", data)
