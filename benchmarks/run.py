@@ -30,7 +30,7 @@ from typing import Any
 from bench_util import BENCH_DIR, CaseResult, Sizes, open_loop
 from report import render
 
-CASES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j")
+CASES = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k")
 ANALYSIS = BENCH_DIR / "ANALYSIS.md"
 
 _CLEARED = (
@@ -77,6 +77,7 @@ def _nohook_opens(path: str, n: int, rounds: int) -> dict[str, list[list[float]]
 
 def _run_case(key: str, sizes: Sizes, env: dict[str, str]) -> CaseResult:
     from cases_calls import case_a, case_f
+    from cases_redaction import case_k
     from cases_session import case_b, case_c, case_g
     from cases_snapshots import case_d, case_e
     from cases_targets import case_h, case_i, case_j
@@ -92,6 +93,7 @@ def _run_case(key: str, sizes: Sizes, env: dict[str, str]) -> CaseResult:
         "h": lambda: case_h(sizes, env),
         "i": lambda: case_i(sizes),
         "j": lambda: case_j(sizes),
+        "k": lambda: case_k(sizes),
     }
     start = time.perf_counter()
     result = runners[key]()

@@ -86,6 +86,10 @@ SECRET_NAMES = [
     "oauth",
     "passphrase",
     "jwt",
+    "x-auth-token",
+    "password",
+    "STRIPE_KEY",
+    "flask_session",
 ]
 HARMLESS_NAMES = [
     "monkey",
@@ -118,6 +122,21 @@ HARMLESS_NAMES = [
     "role",
     "content",
     "timestamp_ns",
+    "token_count",
+    "password_min_len",
+    "auth.retries",
+    "NoCredentialsError",
+    "primary_key",
+    "cache_key",
+    "cache.key_count",
+    "session_timeout",
+    "session.turn",
+    "public_key",
+    "key_id",
+    "llm.token_count.prompt",
+    "gen_ai.server.time_to_first_token",
+    "_session_recorder",
+    "private",
 ]
 
 
@@ -513,3 +532,59 @@ def test_dill_dumps_redacts_while_pickling(redactor: Redactor) -> None:
     assert state.count == 3
     assert state.cycle["password"] == REDACTED
     assert state.cycle["self"] is state.cycle
+
+
+def test_percent_encoded_query_key_is_redacted(redactor: Redactor) -> None:
+    """A secret parameter name spelled with percent escapes (``?%74oken=``) is found."""
+    assert redactor.redact_text("GET https://x.io/?%74oken=abcdef123456 200") == (
+        "GET https://x.io/?%74oken=[REDACTED] 200"
+    )
+
+
+def test_comma_separated_urls_keep_their_separators(redactor: Redactor) -> None:
+    """Each URL of a comma list is redacted on its own; commas and clean URLs stay."""
+    text = "https://a.com/x?token=abcdefgh12,https://b.com/y?q=1,https://u:p@c.com/z"
+    assert redactor.redact_text(text) == (
+        "https://a.com/x?token=[REDACTED],https://b.com/y?q=1,https://[REDACTED]@c.com/z"
+    )
+
+
+def test_url_with_userinfo_and_secret_query_is_redacted_part_by_part(
+    redactor: Redactor,
+) -> None:
+    """Userinfo and a secret parameter of one URL both go; host and path stay."""
+    assert redactor.redact_text("a https://u:p@x.io/p?token=abc123456 b") == (
+        "a https://[REDACTED]@x.io/p?token=[REDACTED] b"
+    )
+
+
+def test_long_clean_url_list_is_unchanged(redactor: Redactor) -> None:
+    """A 200 KB comma list of clean URLs comes back identical (linear scan, no rewrite)."""
+    text = ",".join(f"https://example.com/path/{i}?q={i}" for i in range(6000))
+    assert redactor.redact_text(text) is text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "src/auth/session.py:42 in login",
+        "test_tokens.py:12 PASSED",
+        "NoCredentialsError: Unable to locate credentials",
+        "_session_recorder = SessionRecorder(session_id)",
+        "session = load_session(session_path)",
+        "password = getpass.getpass()",
+        "api_key = os.environ['OPENAI_API_KEY']",
+        '{"content":"Enter your password:","role":"user"}',
+    ],
+)
+def test_code_and_line_numbers_are_not_secrets(redactor: Redactor, text: str) -> None:
+    """Line numbers after a file name, calls and subscripts after ``=`` are kept."""
+    assert redactor.redact_text(text) == text
+
+
+def test_secret_dict_key_under_secret_parent_is_redacted(redactor: Redactor) -> None:
+    """A credential used as a dict key below a secret key goes; numbers and names stay."""
+    token = "ghp_" + ALNUM[:36]
+    out = redactor.redact_value({"tokens": {token: "bob"}, "secret": {"n": 3}})
+    assert token not in str(out)
+    assert out == {"tokens": {"[REDACTED]#1": "[REDACTED]"}, "secret": {"n": 3}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -171,3 +172,11 @@ def test_sys_layer_can_be_switched_off(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setenv("DEVDUCK_SYS_LAYER", "false")
     session = record(lambda: (tmp_path / "x.txt").write_text("x"))
     assert session.get_events_by_layer("sys") == []
+
+
+def test_bytes_command_line_is_text_and_redacted() -> None:
+    """os.system with a bytes command is stored as text, with its secret redacted."""
+    token = "ghp_" + "A1b2C3d4E5f6G7h8J9k0L1m2N3p4Q5r6S7t8"
+    session = record(lambda: os.system(b"GITHUB_TOKEN=" + token.encode() + b" true"))  # noqa: S605 (the shell is the point)
+    spawns = session.get_events_by_type("process.spawn")
+    assert [e["data"]["command"] for e in spawns] == ["GITHUB_TOKEN=[REDACTED] true"]

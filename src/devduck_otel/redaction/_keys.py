@@ -13,12 +13,22 @@ fragments below. The decisions, pinned by ``tests/test_redact.py``:
   authority, authored, authorship, tokenizer, tokenize, tokenization, secretary
   (and their plurals). A compound that is one word (``monkeypatch``) is redacted:
   we err on redacting.
-* Usage counts are not secret: ``tokens`` next to max, input, output, total, prompt,
-  completion, cached, reasoning, num, count, usage, remaining, limit, context
-  (``max_tokens``, ``gen_ai.usage.input_tokens``, ``inputTokens``).
-* Identifiers are not secret: ``session`` followed by id, ids, name, count, start or
-  stop (``session_id``, ``devduck.session.id``, ``sessionId``); ``parent_session``.
-  ``sessionid`` and ``JSESSIONID`` (cookie names) are secret.
+* A name is judged by its words, not by substrings. A fragment followed by a word
+  that describes it (count, len, min, max, limit, retries, timeout, ttl, id, name,
+  type, error, turn, size, expiry, ...) names a property of a secret, not a secret:
+  ``token_count``, ``password_min_len``, ``auth.retries``, ``NoCredentialsError``,
+  ``session_timeout``, ``key_id``.
+* Usage counts are not secret: ``tokens`` or ``token`` next to max, input, output,
+  total, prompt, completion, cached, reasoning, num, count, usage, remaining, limit,
+  context, first, time (``max_tokens``, ``gen_ai.usage.input_tokens``,
+  ``time_to_first_token``).
+* ``key`` after a word that makes it a data key is not secret: ``primary_key``,
+  ``cache_key``, ``public_key``, ``sort_key``, ``foreign_key``...; ``STRIPE_KEY``,
+  ``api_key``, ``private_key`` are.
+* ``session`` is secret only as the last word (``SESSION``, ``flask_session``) or in
+  one word (``sessionid``, ``JSESSIONID``): ``session_id``, ``session.turn`` and
+  ``_session_recorder`` are identifiers; ``parent_session`` too.
+* ``private`` alone is no secret (``{"private": true}``); ``private_key`` is.
 * ``PWD`` and ``OLDPWD`` (the shell's working directory) are not secret;
   ``MYSQL_PWD`` and ``DB_PWD`` are.
 """
@@ -43,7 +53,6 @@ WORD_FRAGMENTS: Final = (
     "cookie",
     "session",
     "sessid",
-    "private",
     "dsn",
     "csrf",
     "xsrf",
@@ -107,10 +116,111 @@ _COUNT_WORDS: Final = frozenset(
         "remaining",
         "limit",
         "context",
+        "first",
+        "time",
+        "per",
+        "budget",
     }
 )
 
-_SESSION_ID_WORDS: Final = frozenset({"id", "ids", "name", "count", "start", "stop"})
+_QUALIFIERS: Final = frozenset(
+    {
+        "count",
+        "counts",
+        "len",
+        "length",
+        "min",
+        "max",
+        "limit",
+        "limits",
+        "retries",
+        "retry",
+        "attempts",
+        "timeout",
+        "ttl",
+        "id",
+        "ids",
+        "name",
+        "names",
+        "type",
+        "types",
+        "error",
+        "errors",
+        "exception",
+        "turn",
+        "turns",
+        "size",
+        "expiry",
+        "expires",
+        "expiration",
+        "expired",
+        "enabled",
+        "required",
+        "format",
+        "prefix",
+        "start",
+        "stop",
+        "duration",
+        "interval",
+        "age",
+        "version",
+        "scheme",
+        "method",
+        "mode",
+        "provider",
+        "status",
+        "level",
+        "policy",
+        "strategy",
+    }
+)
+"""Words that, after a secret fragment, name a property of the secret, not the secret."""
+
+_DATA_KEY_WORDS: Final = frozenset(
+    {
+        "primary",
+        "cache",
+        "public",
+        "foreign",
+        "sort",
+        "partition",
+        "dict",
+        "map",
+        "hash",
+        "lookup",
+        "idempotency",
+        "row",
+        "group",
+        "unique",
+        "composite",
+        "index",
+        "object",
+        "record",
+        "item",
+        "entry",
+        "routing",
+        "shard",
+        "message",
+        "dedup",
+        "natural",
+        "surrogate",
+        "candidate",
+        "range",
+        "sequence",
+        "cluster",
+        "state",
+        "column",
+        "field",
+        "config",
+        "registry",
+        "metadata",
+        "label",
+        "translation",
+        "i18n",
+    }
+)
+"""Words that, before ``key``, make it a data key (``primary_key``), not a secret."""
+
 _SAFE_NAMES: Final = frozenset({"pwd", "oldpwd", "parent_session"})
 
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
@@ -128,11 +238,14 @@ def _harmless(word: str) -> bool:
 def _fragment_counts(fragment: str, index: int, words: list[str]) -> bool:
     """Whether this occurrence of ``fragment`` in ``words[index]`` makes the name secret."""
     word = words[index]
-    if fragment == "token" and word == "tokens":
+    if any(w in _QUALIFIERS for w in words[index + 1 :]):
+        return False
+    if fragment == "token" and word in ("token", "tokens"):
         return not any(w in _COUNT_WORDS for w in words)
+    if fragment == "key" and word in ("key", "keys"):
+        return index == 0 or words[index - 1] not in _DATA_KEY_WORDS
     if fragment == "session" and word == "session":
-        after = words[index + 1] if index + 1 < len(words) else ""
-        return after not in _SESSION_ID_WORDS
+        return index == len(words) - 1
     return True
 
 

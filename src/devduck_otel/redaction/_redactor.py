@@ -50,6 +50,16 @@ _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 _BIG_INT = re.compile(r"[0-9]{19}")
 
 
+def _secret_shaped(key: str) -> bool:
+    """A key that looks like a credential: long, with letters and digits, no spaces."""
+    return (
+        len(key) >= 20
+        and " " not in key
+        and any(c.isdigit() for c in key)
+        and any(c.isalpha() for c in key)
+    )
+
+
 class Redactor:
     """Replaces secrets with ``[REDACTED]`` in text, JSON, env vars, URLs and spans.
 
@@ -210,6 +220,9 @@ class Redactor:
                 )
             new = self._value(value, here)
             changed = changed or new is not value
+            if secret and isinstance(key, str) and _secret_shaped(key):
+                # A secret used as a key under a secret parent ({"tokens": {<token>: ...}}).
+                key, changed = f"{REDACTED}#{len(out) + 1}", True
             out[key] = new
         return out if changed else obj
 

@@ -88,8 +88,10 @@ def _quoted(quote: str) -> re.Pattern[str]:
     return re.compile(r'(?:[^"\\]|\\.)*?(?=' + re.escape(quote) + ")", re.DOTALL)
 
 
+_CODE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*[(\[]")
 _TO_EOL = re.compile(r"[^\r\n\"'\\]*")
 _URL_END = re.compile(r"[^\s\"'<>\\]*")
+_URL_HEAD = re.compile(r"[^/?#]*")
 
 _STOPWORDS: Final = frozenset(
     {"str", "int", "bool", "bytes", "none", "null", "true", "false", "optional", "any"}
@@ -122,12 +124,9 @@ class Scanner:
         )
         self._extra_needles = keys.raw_extra
         words = "|".join([_URL_PARAM_WORDS, *(re.escape(n) for n in keys.raw_extra)])
-        # URLs worth a look: userinfo, or a parameter name holding a secret word.
-        self._url = re.compile(
-            r"://(?:[^\s\"'<>\\/?#@]*+@"
-            rf"|[^\s\"'<>\\?#]*+[?#][^\s\"'<>\\]*?(?:{words})[^\s\"'<>\\=&#]*+=)",
-            re.ASCII,
-        )
+        # A query worth a look: a parameter name holding a secret word, or percent-encoded.
+        self._url_words = re.compile(rf"{words}|%", re.ASCII)
+        self._url_needles = (*_URL_PARAM_WORDS.split("|"), *keys.raw_extra, "%", "@")
 
     def scan(self, text: str, low: str, *, json_mode: bool) -> tuple[list[Span], bool]:
         """Return the spans to replace in ``text`` and whether JSON must be reparsed.
@@ -208,14 +207,24 @@ class Scanner:
         if tail["open"] is not None:
             return json_mode and (tail["q1"] or "").endswith('"')
         if tail["q2"] is not None:
+            if tail["q1"] is None and text[tail.end() : tail.end() + 1] in (
+                ",",
+                "}",
+                "]",
+                ")",
+                ":",
+                "",
+            ):
+                return False  # the quote closes the string the name is in (``"Password:",``)
             value = _quoted(tail["q2"]).match(text, tail.end())
             if value is not None and value.end() > value.start():
                 spans.append((value.start(), value.end(), REDACTED))
             return False
         value_start, value_end = tail.span("bare")
         bare = tail["bare"]
-        if bare.lower() in _STOPWORDS:
-            return False
+        line_number = "." in name and tail["op"] == ":" and (bare.isdigit() or bare[0] == ":")
+        if bare.lower() in _STOPWORDS or line_number or _CODE.match(bare):
+            return False  # a type, a line number (``session.py:42``) or code (``f(x)``)
         words = split_words(name)
         if len(words) == 1 and words[0] in _WEAK_NAMES and not _looks_secret(bare):
             return False
@@ -225,17 +234,49 @@ class Scanner:
         return False
 
     def _urls(self, text: str, low: str) -> Iterator[Span]:
-        for match in self._url.finditer(low):
-            end = _URL_END.match(text, match.end()).end()  # type: ignore[union-attr]
-            start = match.start()
-            while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "+.-"):
-                start -= 1
-            if start == match.start() or not text[start].isalpha():
+        """Yield redacted URLs, visiting only URLs with ``@``, ``%`` or a secret word.
+
+        Each URL is bounded by the next ``://`` and visited once, so this is linear.
+        """
+        hits: list[int] = []
+        for needle in self._url_needles:
+            index = low.find(needle)
+            while index != -1:
+                hits.append(index)
+                index = low.find(needle, index + 1)
+        done, floor = 0, 0
+        for hit in sorted(hits):
+            if hit < done:
                 continue
-            url = text[start:end]
-            clean = redact_url_with(url, self.keys.is_secret)
-            if clean is not url:
-                yield start, end, clean
+            mark = text.rfind("://", done, hit)
+            if mark == -1:
+                continue
+            limit = text.find("://", hit)
+            limit = len(text) if limit == -1 else limit
+            found = self._url_at(text, low, mark, limit, max(floor, mark - 32))
+            done, floor = limit, mark + 3
+            if found is not None:
+                yield found
+
+    def _url_at(self, text: str, low: str, mark: int, limit: int, floor: int) -> Span | None:
+        end = _URL_END.match(text, mark + 3, limit).end()  # type: ignore[union-attr]
+        if end == limit and limit < len(text):
+            while end > mark + 3 and (text[end - 1].isalnum() or text[end - 1] in "+.-"):
+                end -= 1  # the next URL's scheme
+            while end > mark + 3 and text[end - 1] in ",;":
+                end -= 1
+        start = mark
+        while start > floor and (text[start - 1].isalnum() or text[start - 1] in "+.-"):
+            start -= 1
+        if start == mark or not text[start].isalpha():
+            return None
+        head = _URL_HEAD.match(text, mark + 3, end).end()  # type: ignore[union-attr]
+        userinfo = text.find("@", mark + 3, head) != -1
+        if not userinfo and (head == end or self._url_words.search(low, head, end) is None):
+            return None
+        url = text[start:end]
+        clean = redact_url_with(url, self.keys.is_secret)
+        return None if clean is url else (start, end, clean)
 
 
 def apply_spans(text: str, spans: list[Span]) -> str:
@@ -246,7 +287,12 @@ def apply_spans(text: str, spans: list[Span]) -> str:
     merged: list[Span] = []
     for start, end, replacement in spans:
         if merged and start < merged[-1][1]:
-            last_start, last_end, _ = merged[-1]
+            last_start, last_end, last = merged[-1]
+            if end <= last_end and last != REDACTED:
+                continue  # inside a URL already redacted part by part
+            if start == last_start and end >= last_end and replacement != REDACTED:
+                merged[-1] = (start, end, replacement)
+                continue
             merged[-1] = (last_start, max(end, last_end), REDACTED)
         else:
             merged.append((start, end, replacement))
