@@ -17,7 +17,7 @@ from opentelemetry import trace
 import devduck_otel
 from devduck_otel.cli import main as cli_main
 from devduck_otel.exceptions import SessionFormatError, SessionNotFoundError
-from devduck_otel.tracing import _provider
+from devduck_otel.tracing import _exporters
 from devduck_otel.tracing._push import PushError, push_session, push_target
 from tests.support.otlp import zip_spans
 from tests.support.otlp_grpc import OtlpGrpcSink
@@ -200,7 +200,7 @@ def test_push_speaks_what_the_live_exporter_speaks(
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    live = _provider._otlp_name(lambda message: None)
+    live = _exporters._otlp_name(lambda message: None)
     protocol, _ = push_target()
     assert {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http"}[protocol] == live
 

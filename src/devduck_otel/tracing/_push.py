@@ -63,7 +63,7 @@ __all__ = ["PushError", "push_session", "push_target"]
 logger = logging.getLogger("devduck_otel")
 
 OtlpProtocol = Literal["grpc", "http/protobuf"]
-_DEFAULT_PROTOCOL: OtlpProtocol = "grpc"  # as the live exporter (tracing/_provider.py)
+_DEFAULT_PROTOCOL: OtlpProtocol = "grpc"  # as the live exporter (tracing/_exporters.py)
 _DEFAULT_HTTP = "http://localhost:4318/v1/traces"
 _DEFAULT_GRPC = "http://localhost:4317"
 _TRACES_PATH = "/v1/traces"
