@@ -175,3 +175,22 @@ def test_neither_kind_is_a_type_error_naming_the_supported_kinds() -> None:
     """An object of no supported kind: the TypeError names the kinds."""
     with pytest.raises(TypeError, match=r"strands\.Agent, agents\.Agent"):
         devduck_otel.instrument(object())
+
+
+def test_disabled_sdk_tracing_is_a_warning_and_records_no_spans(
+    monkeypatch: pytest.MonkeyPatch, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """OPENAI_AGENTS_DISABLE_TRACING: processors see nothing, and instrument() says so."""
+    from agents.tracing import get_trace_provider
+
+    sdk = get_trace_provider()
+    monkeypatch.setattr(sdk, "_env_disabled", None)
+    monkeypatch.setattr(sdk, "_manual_disabled", None)
+    monkeypatch.setenv("OPENAI_AGENTS_DISABLE_TRACING", "true")
+    agent = _agent(ScriptedAgentsModel(["hi"]))
+    with pytest.warns(UserWarning, match="tracing is disabled"):
+        devduck_otel.instrument(agent, tracer_provider=provider)
+    assert Runner.run_sync(agent, "hello").final_output == "hi"
+    devduck_otel.stop_recording()
+    assert not [s for s in exporter.get_finished_spans() if s.name.startswith("invoke_agent")]
+    monkeypatch.setattr(sdk, "_env_disabled", None)

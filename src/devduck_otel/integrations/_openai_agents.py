@@ -87,25 +87,32 @@ def register_processor() -> DevduckTracingProcessor:
     global _processor
     with _lock:
         if _processor is None:
-            from agents.tracing import TracingProcessor, add_trace_processor, get_trace_provider
+            from agents.tracing import TracingProcessor, add_trace_processor
 
             # A real TracingProcessor subclass, built here so `agents` is imported lazily.
             kind = type("DevduckTracingProcessor", (DevduckTracingProcessor, TracingProcessor), {})
             _processor = kind()
             add_trace_processor(cast("TracingProcessor", _processor))
-            provider = get_trace_provider()
-            refresh = getattr(provider, "_refresh_disabled_flag", None)
-            if callable(refresh):
-                refresh()
-            if getattr(provider, "_disabled", False):
-                warnings.warn(
-                    "devduck-otel: the OpenAI Agents SDK's tracing is disabled "
-                    "(OPENAI_AGENTS_DISABLE_TRACING or set_tracing_disabled): its runs "
-                    "reach no trace processor and are not recorded",
-                    UserWarning,
-                    stacklevel=3,
-                )
-        return _processor
+    _warn_if_disabled()
+    return _processor
+
+
+def _warn_if_disabled() -> None:
+    """Warn when the SDK's tracing is off: then no processor sees a span of any run."""
+    from agents.tracing import get_trace_provider
+
+    provider = get_trace_provider()
+    refresh = getattr(provider, "_refresh_disabled_flag", None)  # reads the env var
+    if callable(refresh):
+        refresh()
+    if getattr(provider, "_disabled", False):
+        warnings.warn(
+            "devduck-otel: the OpenAI Agents SDK's tracing is disabled "
+            "(OPENAI_AGENTS_DISABLE_TRACING or set_tracing_disabled): its runs "
+            "reach no trace processor and are not recorded",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 class OpenAIAgentsAdapter:
