@@ -60,7 +60,7 @@ def is_openai_agent(agent: Any) -> bool:
     """Return whether ``agent`` is an ``agents.Agent`` (importing ``agents`` only then)."""
     if not type(agent).__module__.startswith("agents."):
         return False
-    module = sys.modules.get("agents")
+    module = sys.modules.get("agents.agent")
     agent_class = getattr(module, "Agent", None)
     return isinstance(agent_class, type) and isinstance(agent, agent_class)
 
