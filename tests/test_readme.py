@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,3 +51,22 @@ def test_strands_quickstart_runs_as_written(tmp_path: Path) -> None:
     """The Strands quick start runs without credentials and prints what its comments say."""
     block = readme_block("strands-quickstart")
     check_printed(block, _run(block, tmp_path))
+
+
+def test_openai_agents_quickstart_runs_with_a_scripted_model(tmp_path: Path) -> None:
+    """The OpenAI Agents SDK quick start works as written once the LLM is a scripted model."""
+    prelude = textwrap.dedent(
+        f"""
+        import sys, functools
+        sys.path.insert(0, {str(ROOT)!r})
+        import agents
+        from tests.support.openai_agents_model import ScriptedAgentsModel
+        _model = ScriptedAgentsModel([
+            ("word_count", {{"text": "time travel for agents"}}), "4 words.",
+            "2 words.",
+        ])
+        agents.Agent = functools.partial(agents.Agent, model=_model)
+        """
+    )
+    out = _run(prelude + readme_block("openai-agents-quickstart"), tmp_path)
+    assert out.strip().splitlines()[-1].strip() == "2 words."

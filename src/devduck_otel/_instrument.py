@@ -44,7 +44,8 @@ def instrument(
     sure a recording runs.
 
     Args:
-        agent: A ``strands.Agent``, or any object with a ``messages`` list and a
+        agent: A ``strands.Agent``, an ``agents.Agent``, ``"openai-agents"`` (every
+            run of the OpenAI Agents SDK in the process), or any object with a ``messages`` list and a
             ``__call__``, ``run`` or ``invoke`` method. ``None``: no agent.
         session_id: The id of the recording started here. Ignored when one already
             runs. Defaults to a unique ``session-YYYYMMDD-HHMMSS-xxxxxx``.
@@ -63,6 +64,11 @@ def instrument(
     Raises:
         TypeError: ``agent`` cannot be instrumented; the message says what it needs.
     """
+    if agent == "openai-agents":
+        from devduck_otel.integrations._openai_agents import register_processor
+
+        register_processor()
+        agent = None
     adapter = adapter_for(agent) if agent is not None else None
     if adapter is not None:
         # Fail on an unusable agent before a recording is started for it.
