@@ -7,10 +7,7 @@ interpreter and prints what it saw as JSON.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -18,6 +15,7 @@ from typing import Any
 import pytest
 
 import devduck_otel
+from tests.support.recording import run_json_child
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,6 +25,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 import devduck_otel
 from tests.support.otlp import zip_spans
+from tests.support.recording import run_json_child
 
 def report(path, exporter, **extra):
     app = [
@@ -44,20 +43,8 @@ def report(path, exporter, **extra):
 
 def _run(body: str, *args: str) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     env["LOGFIRE_SEND_TO_LOGFIRE"] = "false"
-    done = subprocess.run(
-        [sys.executable, "-c", PRELUDE + textwrap.dedent(body), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
+    return run_json_child(PRELUDE + textwrap.dedent(body), *args, env=env)
 
 
 LOGFIRE = """

@@ -8,11 +8,10 @@ from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import devduck_otel
+from tests.support.recording import joined_memory_exporter
 
 CLEANED: list[str] = []
 
@@ -20,10 +19,7 @@ CLEANED: list[str] = []
 @pytest.fixture
 def spans() -> InMemorySpanExporter:
     """An application provider with an in-memory exporter that the recorder joins."""
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    devduck_otel.start_recording(tracer_provider=provider)
+    exporter = joined_memory_exporter()
     CLEANED.clear()
     return exporter
 

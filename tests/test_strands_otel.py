@@ -8,10 +8,6 @@ in a child interpreter and reports its spans as JSON.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -25,6 +21,7 @@ from strands import Agent
 
 import devduck_otel
 from devduck_otel.testing import ScriptedModel
+from tests.support.recording import run_json_child
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,20 +74,7 @@ SCENARIO = textwrap.dedent(
 
 
 def _run_scenario() -> dict[str, Any]:
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, "PYTHONPATH": path}
-    done = subprocess.run(
-        [sys.executable, "-c", SCENARIO],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
+    return run_json_child(SCENARIO)
 
 
 def test_global_provider_no_duplicate_spans_one_trace_per_invocation() -> None:

@@ -7,21 +7,16 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import devduck_otel
+from tests.support.recording import joined_memory_exporter
 
 
 @pytest.fixture
 def spans() -> InMemorySpanExporter:
     """An application provider with an in-memory exporter that the recorder joins."""
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    devduck_otel.start_recording(tracer_provider=provider)
-    return exporter
+    return joined_memory_exporter()
 
 
 class ToolFailed(Exception):
