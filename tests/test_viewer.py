@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from devduck_otel.cli import main
+from devduck_otel.cli._viewer import _SCRIPTS
+from devduck_otel.cli._viewer_marks import errors_payload, event_error, page_value, span_error
 from tests.support.cli_sessions import T0, conversation_zip, event, otlp_span, write_zip
 from tests.support.zipbuilder import build_legacy_zip
 
@@ -85,8 +87,11 @@ def test_the_page_is_self_contained(tmp_path: Path) -> None:
 
 
 def test_the_script_never_writes_html() -> None:
-    """The page's script sets text only: no innerHTML, outerHTML, insertAdjacentHTML or eval."""
-    script = resources.files("devduck_otel.cli").joinpath("viewer.js").read_text(encoding="utf-8")
+    """The page's scripts set text only: no innerHTML, outerHTML, insertAdjacentHTML or eval."""
+    folder = resources.files("devduck_otel.cli")
+    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".js"))
+    assert names == sorted(_SCRIPTS)  # every script is on the page, and only these
+    script = "".join(folder.joinpath(name).read_text(encoding="utf-8") for name in names)
     for sink in (
         "innerHTML",
         "outerHTML",
@@ -163,3 +168,60 @@ def test_a_zip_of_the_original_devduck_makes_a_valid_page(tmp_path: Path) -> Non
     assert [s["id"] for s in data["snapshots"]] == [1, 2]
     call = data["events"]["d"][data["events"]["s"].index("add(a=1, b=NaN)")]
     assert call["data"]["args"]["b"] == "nan"
+
+
+def _failing_tool(ts: int, seq: int, span: str, error: Any) -> list[dict[str, Any]]:
+    call = event(ts, "tool", "tool.call", {"name": "div", "args": {}}, span, None, seq)
+    data = {"name": "div", "result": None, "error": error}
+    return [call, event(ts + 5, "tool", "tool.result", data, span, None, seq + 1)]
+
+
+def test_a_failed_tool_and_its_span_are_one_error(tmp_path: Path) -> None:
+    """The payload lists failures in time order; an errored result and its ERROR span merge."""
+    events = _failing_tool(T0 + 10, 0, "a", "ZeroDivisionError: division by zero")
+    events += _failing_tool(T0 + 50, 2, "b", None)  # succeeded
+    events.append(
+        event(T0 + 90, "agent", "message", {"role": "error", "content": "boom"}, None, None, 4)
+    )
+    spans = [otlp_span(f"execute_tool {s}", "tool", s, "", T0 + 5, T0 + 20) for s in "ab"]
+    spans[0]["status"] = {"code": 2, "message": "ZeroDivisionError: division by zero"}
+    spans.append(otlp_span("chat", "agent", "c", "", T0 + 60, T0 + 70))
+    spans[2]["status"] = {"code": "STATUS_CODE_ERROR", "message": "model down"}
+    path = write_zip(tmp_path / "e.zip", events, [], session_id="errors", spans=spans)
+    data = embedded(page_for(path))
+    names = [s["n"] for s in data["spans"]]
+    found = [(x["ev"], None if x["sp"] is None else names[x["sp"]], x["m"]) for x in data["errors"]]
+    assert found == [
+        (1, "execute_tool a", "ZeroDivisionError: division by zero"),
+        (None, "chat", "model down"),
+        (4, None, "boom"),
+    ]
+
+
+def test_error_marks_take_broken_hostile_and_empty_input() -> None:
+    """Odd shapes never raise: no data, a non-dict status, a huge error text, nothing at all."""
+    assert errors_payload([], [], [], []) == []
+    assert event_error({}) is None
+    assert event_error({"data": "not a dict", "event_type": "tool.result"}) is None
+    assert event_error({"data": {"error": ""}}) is None
+    assert event_error({"data": {"status": "error"}}) == "error"
+    assert event_error({"event_type": "exception", "data": None}) == "exception"
+    huge = event_error({"data": {"error": HOSTILE * 1000}})
+    assert huge is not None and len(huge) <= 200
+    assert span_error({"status": "ERROR"}) is None
+    assert span_error({"status": {"code": 1}}) is None
+    assert span_error({"status": {"code": 2}, "attributes": {"error.type": "ValueError"}}) == (
+        "ValueError"
+    )
+    assert span_error({"status": {"code": 2}, "attributes": None}) == "error"
+
+
+def test_message_bytes_reach_the_page_as_base64() -> None:
+    """Bytes anywhere in a message become tagged base64 with their size; the rest is kept."""
+    message = {"role": "user", "content": [{"image": {"source": {"bytes": b"\x89PNG"}}}, (1, 2)]}
+    shown = page_value(message)
+    tag = shown["content"][0]["image"]["source"]["bytes"]
+    assert tag == {"__devduck__": "bytes", "base64": "iVBORw==", "size": 4}
+    assert shown["content"][1] == [1, 2] and shown["role"] == "user"
+    assert page_value(bytearray()) == {"__devduck__": "bytes", "base64": "", "size": 0}
+    assert page_value(None) is None

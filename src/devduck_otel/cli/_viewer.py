@@ -1,10 +1,10 @@
 """The HTML timeline: one self-contained file, data embedded as escaped JSON.
 
-The page (``viewer.html`` + ``viewer.css`` + ``viewer.js``, package data) draws the
-timeline on a canvas and lists events in a virtualised list, so it stays fast and
-small in the DOM with 100,000 events. All data reaches the page as JSON inside a
-``<script type="application/json">`` element, with ``<``, ``>`` and ``&`` escaped,
-and the script only ever writes it with ``textContent``.
+The page (``viewer.html`` + ``viewer.css`` + the scripts in ``_SCRIPTS``, package
+data) draws the timeline on a canvas and lists events in a virtualised list, so it
+stays fast and small in the DOM with 100,000 events. All data reaches the page as
+JSON inside a ``<script type="application/json">`` element, with ``<``, ``>`` and
+``&`` escaped, and the scripts only ever write it with ``textContent``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ from typing import Any
 
 from devduck_otel.cli._format import LAYERS, snapshot_ns, summarize
 from devduck_otel.cli._output import progress
+from devduck_otel.cli._viewer_marks import errors_payload, page_value
 
+_SCRIPTS = ("viewer_chat.js", "viewer_flags.js", "viewer.js")
+"""The page's scripts, inlined in this order into one ``<script>``."""
 _PLACEHOLDER = re.compile(r"__DEVDUCK_(CSS|JS|TITLE|DATA)__")
 _JSON_ESCAPES = {
     "<": "\\u003c",
@@ -126,7 +129,7 @@ def _snapshots_payload(snapshots: Sequence[dict[str, Any]], t0: int) -> tuple[li
     out = []
     for snap in snapshots:
         refs = []
-        for message in snap.get("agent_messages") or []:
+        for message in map(page_value, snap.get("agent_messages") or []):
             key = script_json(message)
             if key not in seen:
                 seen[key] = len(messages)
@@ -155,20 +158,24 @@ def build_payload(
 
     Returns:
         A JSON-ready dict: ``meta``, ``t0`` (epoch ns, as a string), ``layers``,
-        ``types``, ``events`` (columns), ``spans``, ``snapshots`` and the
-        de-duplicated ``messages`` the snapshots point into.
+        ``types``, ``events`` (columns), ``spans``, ``errors`` (failures, see
+        ``_viewer_marks.errors_payload``), ``snapshots`` and the de-duplicated
+        ``messages`` the snapshots point into (bytes as tagged base64).
     """
     t0 = _origin(events, spans, snapshots)
     types = sorted({str(e.get("event_type")) for e in events})
     snaps, messages = _snapshots_payload(snapshots, t0)
+    shown_events = _events_payload(events, t0, types)
+    shown_spans = _spans_payload(spans, t0)
     return {
         "meta": metadata,
         "title": str(metadata.get("session_id") or "session"),
         "t0": str(t0),
         "layers": list(LAYERS),
         "types": types,
-        "events": _events_payload(events, t0, types),
-        "spans": _spans_payload(spans, t0),
+        "events": shown_events,
+        "spans": shown_spans,
+        "errors": errors_payload(events, spans, shown_events["t"], [s["t"] for s in shown_spans]),
         "snapshots": snaps,
         "messages": messages,
         "steps": _steps_payload(events),
@@ -194,7 +201,7 @@ def render_html(payload: dict[str, Any]) -> str:
     """
     parts = {
         "CSS": _asset("viewer.css"),
-        "JS": _asset("viewer.js"),
+        "JS": "\n".join(_asset(name) for name in _SCRIPTS),
         "TITLE": html.escape(f"devduck-otel · {payload.get('title', 'session')}"),
         "DATA": script_json(payload),
     }

@@ -9,10 +9,22 @@
   const EV = DATA.events;
   const N = EV.t.length;
   const COLORS = { agent: "#c678dd", tool: "#4fb3c8", sys: "#8cc265" };
-  const SNAP = "#f2c14e";
+  const SNAP = "#f2c14e", ERR = "#ff5f6d";
   const LABEL_W = 92, AXIS_H = 24, FLAG_H = 24, MARK_H = 22, ROW_H = 16, LANE_GAP = 6;
   const LIST_ROW_H = 22, MAX_TEXT = 200000, RIGHT_PAD = 34, MIN_LANE_H = 40;
   const SNAP_TYPE = DATA.types.indexOf("snapshot.created");
+  const ERRORS = DATA.errors || [];
+  const errEvent = new Map(), errSpan = new Map();
+  ERRORS.forEach((x, k) => {
+    if (x.ev != null) errEvent.set(x.ev, k);
+    if (x.sp != null) errSpan.set(x.sp, k);
+  });
+  const laneErrors = LAYERS.map(() => 0);
+  for (const x of ERRORS) laneErrors[x.ev != null ? EV.l[x.ev] : DATA.spans[x.sp].l]++;
+  const chat = DevduckChat, el = chat.el;
+  const SNAP_IDS = DATA.snapshots.map((s) => s.id);
+  const SNAP_ORDER = DATA.snapshots.map((s, k) => k).filter((k) => DATA.snapshots[k].t != null)
+    .sort((a, b) => DATA.snapshots[a].t - DATA.snapshots[b].t || a - b);
 
   let tMax = 1;
   if (N) tMax = Math.max(tMax, EV.t[N - 1]);
@@ -50,12 +62,6 @@
     if (us == null) return "";
     const ms = Number(DATA.t0) / 1e6 + us / 1e3;
     return new Date(ms).toISOString();
-  }
-  function el(tag, text, cls) {
-    const node = document.createElement(tag);
-    if (text != null) node.textContent = String(text);
-    if (cls) node.className = cls;
-    return node;
   }
 
   /* ---------- filters ---------- */
@@ -141,6 +147,10 @@
 
   /* ---------- drawing ---------- */
   const canvas = $("timeline-canvas");
+  const flagBox = $("flags");
+  const flags = DevduckFlags.create(flagBox, (g) => {
+    if (g.members.length === 1) select("snapshot", g.members[0], true); else showCluster(g.members);
+  });
   const ctx = canvas.getContext("2d");
   let pending = false;
   function draw() {
@@ -188,6 +198,11 @@
     ctx.fillText(layer, 10, lane.y + MARK_H / 2);
     ctx.font = "10px system-ui, sans-serif"; ctx.fillStyle = "#8a93a3";
     ctx.fillText(state.lanes[lane.l].length + " ev", 10, lane.y + MARK_H / 2 + 13);
+    const failed = laneErrors[lane.l];
+    if (failed) {
+      ctx.fillStyle = ERR; ctx.font = "600 10px system-ui, sans-serif";
+      ctx.fillText("✖ " + failed + (failed === 1 ? " error" : " errors"), 10, lane.y + MARK_H / 2 + 26);
+    }
     ctx.font = "11px system-ui, sans-serif";
     ctx.save(); ctx.beginPath(); ctx.rect(LABEL_W, lane.y, plotW() + 6, lane.h); ctx.clip();
     paintSpans(lane, color);
@@ -197,28 +212,31 @@
 
   function paintSpans(lane, color) {
     const last = {};
-    for (const s of DATA.spans) {
-      if (s.l !== lane.l) continue;
+    DATA.spans.forEach((s, k) => {
+      if (s.l !== lane.l) return;
       const x0 = xOf(s.t), x1 = xOf(s.e);
-      if (x1 < LABEL_W || x0 > state.layout.width) continue;
+      if (x1 < LABEL_W || x0 > state.layout.width) return;
       const w = Math.max(1, x1 - x0), y = lane.spansY + s.r * ROW_H + 2;
-      if (w < 2) { const px = Math.floor(x0); if (last[s.r] === px) continue; last[s.r] = px; }
-      ctx.globalAlpha = 0.45; ctx.fillStyle = color; ctx.fillRect(x0, y, w, ROW_H - 4);
+      if (w < 2 && !errSpan.has(k)) { const px = Math.floor(x0); if (last[s.r] === px) return; last[s.r] = px; }
+      const failed = errSpan.has(k);
+      ctx.globalAlpha = failed ? 0.85 : 0.45; ctx.fillStyle = failed ? ERR : color;
+      ctx.fillRect(x0, y, w, ROW_H - 4);
       ctx.globalAlpha = 1;
+      if (failed) { ctx.strokeStyle = ERR; ctx.strokeRect(x0 + 0.5, y + 0.5, Math.max(1, w - 1), ROW_H - 5); }
       if (w > 40) {
         ctx.fillStyle = "#f4f5f7";
         ctx.save(); ctx.beginPath(); ctx.rect(x0, y, w, ROW_H - 4); ctx.clip();
         ctx.fillText(s.n, Math.max(x0, LABEL_W) + 4, y + (ROW_H - 4) / 2);
         ctx.restore();
       }
-    }
+    });
   }
 
   /* One mark per pixel column; its opacity grows with how many events share it. */
   function paintMarks(lane, color) {
     const arr = state.lanes[lane.l], end = state.view[1];
     const width = Math.ceil(state.layout.width) + 1;
-    const counts = new Uint32Array(width), snaps = new Uint8Array(width);
+    const counts = new Uint32Array(width), snaps = new Uint8Array(width), fails = new Uint8Array(width);
     let most = 0;
     for (let k = lowerBound(arr, state.view[0]); k < arr.length; k++) {
       const i = arr[k], t = EV.t[i];
@@ -227,6 +245,7 @@
       if (px < 0 || px >= width) continue;
       most = Math.max(most, ++counts[px]);
       if (EV.y[i] === SNAP_TYPE) snaps[px] = 1;
+      if (errEvent.has(i)) fails[px] = 1;
     }
     const scale = Math.log(1 + most) || 1;
     for (let px = 0; px < width; px++) {
@@ -235,24 +254,24 @@
       ctx.fillStyle = snaps[px] ? SNAP : color;
       ctx.fillRect(px, lane.y + 4, 2, MARK_H - 8);
     }
-    ctx.globalAlpha = 1;
+    ctx.globalAlpha = 1; ctx.fillStyle = ERR;
+    for (let px = 0; px < width; px++) if (fails[px]) ctx.fillRect(px - 1, lane.y + 1, 4, MARK_H - 2);
   }
 
+  /* Dashed lines on the canvas; the flags are buttons (viewer_flags.js), clustered. */
   function paintSnapshots(L) {
-    DATA.snapshots.forEach((s, k) => {
-      if (s.t == null) return;
-      const x = Math.round(xOf(s.t)) + 0.5;
-      if (x < LABEL_W - 1 || x > L.width) return;
-      const chosen = state.selected && state.selected.kind === "snapshot" && state.selected.index === k;
-      ctx.strokeStyle = SNAP; ctx.globalAlpha = chosen ? 0.9 : 0.35; ctx.setLineDash([3, 3]);
+    const chosen = selectedSnapshot(), items = [];
+    ctx.strokeStyle = SNAP; ctx.setLineDash([3, 3]);
+    for (const k of SNAP_ORDER) {
+      const x = Math.round(xOf(DATA.snapshots[k].t)) + 0.5;
+      if (x < LABEL_W - 1 || x > L.width) continue;
+      items.push({ k, x: x - 0.5 });
+      ctx.globalAlpha = k === chosen ? 0.9 : 0.35;
       ctx.beginPath(); ctx.moveTo(x, AXIS_H + 4); ctx.lineTo(x, L.height); ctx.stroke();
-      ctx.setLineDash([]); ctx.globalAlpha = 1;
-      ctx.fillStyle = chosen ? "#ffffff" : SNAP;
-      ctx.beginPath(); ctx.moveTo(x, AXIS_H + 4); ctx.lineTo(x + 22, AXIS_H + 4);
-      ctx.lineTo(x + 18, AXIS_H + 10); ctx.lineTo(x + 22, AXIS_H + 16); ctx.lineTo(x, AXIS_H + 16);
-      ctx.closePath(); ctx.fill();
-      ctx.fillStyle = "#15171c"; ctx.fillText("#" + s.id, x + 2, AXIS_H + 10);
-    });
+    }
+    ctx.setLineDash([]); ctx.globalAlpha = 1;
+    flagBox.style.width = L.width + "px";
+    flags.update(items, SNAP_IDS, L.width - 2, chosen, (k) => describe({ kind: "snapshot", index: k }));
   }
 
   function paintSelection(L) {
@@ -277,15 +296,7 @@
   function hit(x, y) {
     const L = state.layout;
     if (!L || x < LABEL_W - 4) return null;
-    if (y >= AXIS_H && y < AXIS_H + FLAG_H) {
-      let best = null;
-      DATA.snapshots.forEach((s, k) => {
-        if (s.t == null) return;
-        const sx = xOf(s.t);
-        if (x >= sx - 4 && x <= sx + 24 && (!best || Math.abs(sx - x) < best.d)) best = { kind: "snapshot", index: k, d: Math.abs(sx - x) };
-      });
-      return best;
-    }
+    if (y >= AXIS_H && y < AXIS_H + FLAG_H) return null;  /* the flag buttons take these clicks */
     const lane = L.lanes.find((ln) => y >= ln.y && y < ln.y + ln.h);
     if (!lane) return null;
     if (y < lane.spansY) return hitEvent(lane.l, x);
@@ -324,53 +335,102 @@
     state.selected = { kind, index };
     if (kind === "event") showEvent(index, scroll);
     else if (kind === "span") showSpan(index);
-    else showSnapshot(index);
+    else showSnapshot(index, [], scroll);
     renderList();
     draw();
   }
 
-  function snapshotFull(s) {
-    const full = Object.assign({}, s.d);
-    full.agent_messages = s.m.map((k) => DATA.messages[k]);
-    return full;
+  function snapshotOfEvent(i) {
+    if (EV.y[i] !== SNAP_TYPE || !EV.d[i].data) return -1;
+    return DATA.snapshots.findIndex((x) => x.id === EV.d[i].data.snapshot_id);
+  }
+  function selectedSnapshot() {
+    const sel = state.selected;
+    if (!sel) return -1;
+    if (sel.kind === "snapshot") return sel.index;
+    return sel.kind === "event" ? snapshotOfEvent(sel.index) : -1;
   }
 
-  function showDetails(title, fields, obj) {
+  function showDetails(title, fields, obj, failure) {
     $("details-title").textContent = title;
+    const banner = $("details-error");
+    banner.hidden = failure == null;
+    banner.textContent = failure == null ? "" : "✖ error: " + failure;
+    $("details").classList.toggle("failed", failure != null);
     const dl = $("details-fields");
     dl.replaceChildren();
     for (const [k, v] of fields) dl.append(el("dt", k), el("dd", v == null ? "" : v));
-    let text = JSON.stringify(obj, null, 2);
+    $("details-extra").replaceChildren();
+    let text = obj === undefined ? "" : JSON.stringify(obj, null, 2);
     if (text.length > MAX_TEXT) text = text.slice(0, MAX_TEXT) + "\n… truncated";
     $("details-json").textContent = text;
   }
 
+  function errorFields(k) {
+    if (k == null) return [];
+    const x = ERRORS[k];
+    return [["error", (k + 1) + " of " + ERRORS.length + ": " + x.m]];
+  }
+
   function showEvent(i, scroll) {
-    const d = EV.d[i], type = DATA.types[EV.y[i]];
+    const d = EV.d[i], type = DATA.types[EV.y[i]], failed = errEvent.get(i);
     const fields = [["event", "#" + i], ["time", fmtWall(EV.t[i])], ["offset", fmtOffset(EV.t[i])],
       ["layer", LAYERS[EV.l[i]]], ["type", type], ["trace id", d.trace_id], ["span id", d.span_id],
-      ["parent span", d.parent_span_id]];
-    let obj = d.data;
-    if (type === "snapshot.created" && d.data) {
-      const s = DATA.snapshots.find((x) => x.id === d.data.snapshot_id);
-      if (s) obj = { event: d.data, snapshot: snapshotFull(s) };
-    }
-    showDetails(type + " · " + EV.s[i], fields, obj);
+      ["parent span", d.parent_span_id]].concat(errorFields(failed));
+    if (failed != null && ERRORS[failed].sp != null) fields.push(["failed span", DATA.spans[ERRORS[failed].sp].n]);
     if (scroll) scrollToEvent(i);
+    const snap = snapshotOfEvent(i);
+    if (snap >= 0) { showSnapshot(snap, [["event", "#" + i]], false); return; }
+    showDetails(type + " · " + EV.s[i], fields, d.data, failed == null ? null : ERRORS[failed].m);
   }
 
   function showSpan(k) {
-    const s = DATA.spans[k], d = s.d;
+    const s = DATA.spans[k], d = s.d, failed = errSpan.get(k);
     showDetails(s.n, [["span", d.span_id], ["trace id", d.trace_id], ["parent span", d.parent_span_id],
       ["layer", LAYERS[s.l]], ["start", fmtWall(s.t)], ["duration", fmtOffset(s.e - s.t)],
-      ["status", d.status ? String(d.status.code) + (d.status.message ? " " + d.status.message : "") : ""]], d.attributes);
+      ["status", d.status ? (failed != null ? "ERROR " : String(d.status.code)) + (d.status.message ? " " + d.status.message : "") : ""]]
+      .concat(errorFields(failed)), d.attributes, failed == null ? null : ERRORS[failed].m);
   }
 
-  function showSnapshot(k) {
-    const s = DATA.snapshots[k];
-    showDetails("snapshot #" + s.id + " · " + (s.d.description || ""), [["snapshot", "#" + s.id],
+  /* A snapshot: what changed since the previous one, its messages as a chat, then its
+     state and environment folded. */
+  function showSnapshot(k, extra, scroll) {
+    const s = DATA.snapshots[k], prev = k > 0 ? DATA.snapshots[k - 1] : null;
+    const diff = chat.diff(prev, s);
+    showDetails("snapshot #" + s.id + " · " + (s.d.description || ""), [["snapshot", "#" + s.id + " (" + (k + 1) + " of " + DATA.snapshots.length + ")"],
       ["time", fmtWall(s.t)], ["offset", fmtOffset(s.t)], ["messages", s.m.length],
-      ["description", s.d.description || ""]], snapshotFull(s));
+      ["description", s.d.description || ""]].concat(extra), undefined, null);
+    const messages = s.m.map((m) => DATA.messages[m]);
+    $("details-extra").append(chat.changes(diff), chat.chat(messages, diff ? diff.newFrom : null, s.d.system_prompt),
+      ...chat.rest(s.d));
+    if (scroll) {
+      const ev = snapshotEvent(k);
+      if (ev >= 0) scrollToEvent(ev);
+    }
+  }
+  function snapshotEvent(k) {
+    const id = DATA.snapshots[k].id;
+    if (SNAP_TYPE < 0) return -1;
+    for (let i = 0; i < N; i++) if (EV.y[i] === SNAP_TYPE && EV.d[i].data && EV.d[i].data.snapshot_id === id) return i;
+    return -1;
+  }
+
+  /* A cluster flag: list its snapshots (each a button) and zoom in on them. */
+  function showCluster(members) {
+    const first = DATA.snapshots[members[0]], last = DATA.snapshots[members[members.length - 1]];
+    showDetails(members.length + " snapshots · #" + first.id + " to #" + last.id, [], undefined, null);
+    const list = el("ul", null, "cluster-list");
+    list.id = "cluster-list";
+    for (const k of members) {
+      const b = el("button", "#" + DATA.snapshots[k].id + "  " + (DATA.snapshots[k].d.description || ""));
+      b.type = "button";
+      b.addEventListener("click", () => select("snapshot", k, true));
+      const li = el("li");
+      li.append(b);
+      list.append(li);
+    }
+    $("details-extra").append(list);
+    zoomTo(first.t, last.t);
   }
 
   function positionInList(i) {
@@ -419,10 +479,11 @@
       row.dataset.layer = LAYERS[EV.l[i]];
       row.classList.toggle("selected", i === sel);
       row.classList.toggle("snapshot", EV.y[i] === SNAP_TYPE);
+      row.classList.toggle("error", errEvent.has(i));
       c[0].textContent = String(i);
       c[1].textContent = fmtOffset(EV.t[i]);
       c[2].textContent = LAYERS[EV.l[i]];
-      c[3].textContent = (EV.y[i] === SNAP_TYPE ? "⚑ " : "") + DATA.types[EV.y[i]];
+      c[3].textContent = (EV.y[i] === SNAP_TYPE ? "⚑ " : errEvent.has(i) ? "✖ " : "") + DATA.types[EV.y[i]];
       c[4].textContent = EV.s[i];
     });
   }
@@ -443,6 +504,87 @@
     a = Math.max(FULL[0], Math.min(a, FULL[1] - span));
     state.view = [a, a + span];
     draw();
+  }
+
+  /* Show [a, b] across most of the plot (a single time: centred, zoomed in). */
+  function zoomTo(a, b) {
+    if (a == null) return;
+    const full = FULL[1] - FULL[0];
+    const span = Math.min(full, Math.max(1, (b - a) / 0.6, b === a ? (state.view[1] - state.view[0]) / 8 : 0));
+    const c = (a + b) / 2, start = Math.max(FULL[0], Math.min(c - span / 2, FULL[1] - span));
+    state.view = [start, start + span];
+    draw();
+  }
+  /* Pan (never zoom) so that time t is in view. */
+  function reveal(t) {
+    if (t == null) return;
+    const [v0, v1] = state.view, w = v1 - v0;
+    if (t >= v0 + w * 0.02 && t <= v1 - w * 0.05) return;
+    const start = Math.max(FULL[0], Math.min(t - w / 2, FULL[1] - w));
+    state.view = [start, start + w];
+  }
+
+  /* ---------- stepping: snapshots and errors ---------- */
+  function selectedTime() {
+    const sel = state.selected;
+    if (!sel) return null;
+    if (sel.kind === "event") return EV.t[sel.index];
+    if (sel.kind === "span") return DATA.spans[sel.index].t;
+    return DATA.snapshots[sel.index].t;
+  }
+  function stepSnapshot(delta) {
+    const order = SNAP_ORDER;
+    if (!order.length) return;
+    const cur = selectedSnapshot();
+    let pos = order.indexOf(cur);
+    if (pos >= 0) pos = Math.max(0, Math.min(order.length - 1, pos + delta));
+    else {
+      const t = selectedTime();
+      if (t == null) pos = delta > 0 ? 0 : order.length - 1;
+      else if (delta > 0) { pos = order.findIndex((k) => DATA.snapshots[k].t >= t); if (pos < 0) pos = order.length - 1; }
+      else { pos = order.length - 1; while (pos > 0 && DATA.snapshots[order[pos]].t > t) pos--; }
+    }
+    const k = order[pos];
+    reveal(DATA.snapshots[k].t);
+    select("snapshot", k, true);
+  }
+  function currentError() {
+    const sel = state.selected;
+    if (!sel) return -1;
+    const k = sel.kind === "event" ? errEvent.get(sel.index) : sel.kind === "span" ? errSpan.get(sel.index) : undefined;
+    return k == null ? -1 : k;
+  }
+  function stepError(delta) {
+    if (!ERRORS.length) return;
+    let k = currentError();
+    if (k >= 0) k = (k + delta + ERRORS.length) % ERRORS.length;
+    else {
+      const t = selectedTime();
+      k = delta > 0 ? ERRORS.findIndex((x) => t == null || x.t > t) : ERRORS.length - 1;
+      if (delta < 0 && t != null) { while (k > 0 && ERRORS[k].t >= t) k--; }
+      if (k < 0) k = 0;
+    }
+    const x = ERRORS[k];
+    reveal(x.t);
+    if (x.ev != null) select("event", x.ev, true); else select("span", x.sp, true);
+  }
+
+  function toggleHelp(show) {
+    const help = $("help");
+    help.hidden = show == null ? !help.hidden : !show;
+    $("help-toggle").setAttribute("aria-expanded", String(!help.hidden));
+  }
+  function typing(e) {
+    const t = e.target;
+    return t && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA" || t.isContentEditable);
+  }
+  function onKey(e) {
+    if (typing(e) || e.ctrlKey || e.metaKey || e.altKey) return;
+    const keys = { "]": () => stepSnapshot(1), n: () => stepSnapshot(1), "[": () => stepSnapshot(-1),
+      p: () => stepSnapshot(-1), e: () => stepError(1), E: () => stepError(-1), "?": () => toggleHelp(),
+      Escape: () => toggleHelp(false) };
+    const run = keys[e.key];
+    if (run) { e.preventDefault(); run(); }
   }
 
   function local(e) { const r = canvas.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; }
@@ -486,6 +628,13 @@
       if (e.key === "ArrowDown" || e.key === "ArrowUp") { e.preventDefault(); moveSelection(e.key === "ArrowDown" ? 1 : -1); }
     });
     window.addEventListener("resize", () => { renderList(); draw(); });
+    document.addEventListener("keydown", onKey);
+    $("next-error").addEventListener("click", () => stepError(1));
+    $("error-count").addEventListener("click", () => stepError(1));
+    $("prev-snapshot").addEventListener("click", () => stepSnapshot(-1));
+    $("next-snapshot").addEventListener("click", () => stepSnapshot(1));
+    $("help-toggle").addEventListener("click", () => toggleHelp());
+    flagBox.addEventListener("wheel", (e) => { e.preventDefault(); const [x] = local(e); zoom(Math.exp(e.deltaY * 0.002), tAt(x)); }, { passive: false });
   }
 
   function hover(e) {
@@ -517,6 +666,12 @@
       parts.push("replay of " + m.parent_session + at);
     }
     $("session-stats").textContent = parts.join(" · ");
+    const count = $("error-count");
+    count.textContent = ERRORS.length === 1 ? "1 error" : ERRORS.length + " errors";
+    count.classList.toggle("none", !ERRORS.length);
+    count.disabled = !ERRORS.length;
+    $("next-error").disabled = !ERRORS.length;
+    $("prev-snapshot").disabled = $("next-snapshot").disabled = !SNAP_ORDER.length;
   }
 
   /* A small API for tests and scripts: where an item is drawn, and what is shown. */
@@ -524,11 +679,18 @@
     shown: () => state.filtered.length,
     view: () => state.view.slice(),
     select: (kind, index) => select(kind, index, true),
+    errors: () => ERRORS.length,
+    selected: () => (state.selected ? { kind: state.selected.kind, index: state.selected.index } : null),
     pointFor(kind, index) {
       paint();
       const r = canvas.getBoundingClientRect(), L = state.layout;
       let x, y;
-      if (kind === "snapshot") { x = xOf(DATA.snapshots[index].t) + 8; y = AXIS_H + 10; }
+      if (kind === "snapshot") {
+        const b = flags.buttonFor(index);
+        if (!b) return null;
+        const box = b.getBoundingClientRect();
+        return { x: box.left + box.width / 2, y: box.top + box.height / 2 };
+      }
       else if (kind === "span") {
         const s = DATA.spans[index], lane = L.lanes.find((ln) => ln.l === s.l);
         x = (Math.max(xOf(s.t), LABEL_W) + Math.min(Math.max(xOf(s.e), xOf(s.t) + 1), L.width - RIGHT_PAD)) / 2;
