@@ -121,7 +121,7 @@ def record_demo(folder: Path) -> Path:
 
 
 def screenshot(html: Path, png: Path) -> None:
-    """Open the page in headless Chromium, select a tool call, and save a screenshot."""
+    """Open the page in headless Chromium, open the snapshot after a tool call, screenshot it."""
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(ROOT))
@@ -135,6 +135,7 @@ def screenshot(html: Path, png: Path) -> None:
         page.goto(html.as_uri())
         page.wait_for_selector("#event-spacer .row:not([hidden])")
         page.locator("#event-spacer .row:not([hidden])", has_text="get_forecast").first.click()
+        page.keyboard.press("]")  # the next snapshot: its chat and what changed
         png.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(png))
         browser.close()

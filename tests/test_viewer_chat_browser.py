@@ -14,6 +14,7 @@ from typing import Any
 from playwright.sync_api import Page
 
 import devduck_otel
+from tests.support.cli_sessions import T0, event, otlp_span, write_zip
 from tests.support.recording import run_json_child
 from tests.test_viewer_browser import HOSTILE, browser, open_page, page, view
 
@@ -186,22 +187,36 @@ def test_errors_are_marked_and_next_error_walks_them(page: Page, tmp_path: Path)
     assert page.locator("#details-error").is_hidden()
 
 
+def two_tool_spans(path: Path) -> Path:
+    """Two wide tool spans, the second failed (its status ERROR, its result an error)."""
+    events, spans = [], []
+    for n, error in enumerate((None, "ZeroDivisionError: division by zero")):
+        span, start = f"{n + 1:016x}", T0 + n * 40_000_000
+        data: dict[str, Any] = {"name": "divide", "result": None if error else 5.0}
+        if error:
+            data["error"] = error
+        events.append(event(start, "tool", "tool.call", {"name": "divide"}, span, None, 2 * n))
+        events.append(event(start + 30_000_000, "tool", "tool.result", data, span, None, 2 * n + 1))
+        spans.append(otlp_span("execute_tool divide", "tool", span, "", start, start + 30_000_000))
+        if error:
+            spans[-1]["status"] = {"code": 2, "message": error}
+    return write_zip(path, events, [], session_id="spans", spans=spans)
+
+
 def test_a_failed_span_is_drawn_red_and_shows_its_status(page: Page, tmp_path: Path) -> None:
     """The failed tool span's bar is red, a successful one is not; clicking it shows ERROR."""
-    open_page(page, view(record_errors(), tmp_path / "errors.html"))
-    failed = data(page, "D.errors.map(x => x.sp)")
-    names = data(page, "D.spans.map(s => s.n)")
-    ok = next(k for k, n in enumerate(names) if n == "execute_tool divide" and k not in failed)
-    page.locator("#zoom-reset").click()
-    red = pixel(page, page.evaluate(f"devduckViewer.pointFor('span', {failed[0]})"))
-    plain = pixel(page, page.evaluate(f"devduckViewer.pointFor('span', {ok})"))
+    open_page(page, view(two_tool_spans(tmp_path / "spans.zip"), tmp_path / "spans.html"))
+    assert data(page, "D.errors.map(x => [x.ev, x.sp])") == [[3, 1]]
+    red = pixel(page, page.evaluate("devduckViewer.pointFor('span', 1)"))
+    plain = pixel(page, page.evaluate("devduckViewer.pointFor('span', 0)"))
     assert red[0] > 200 and red[1] < 140, red
     assert not (plain[0] > 200 and plain[1] < 140), plain
-    point = page.evaluate(f"devduckViewer.pointFor('span', {failed[0]})")
+    point = page.evaluate("devduckViewer.pointFor('span', 1)")
     page.mouse.click(point["x"], point["y"])
-    assert page.evaluate("devduckViewer.selected()") == {"kind": "span", "index": failed[0]}
+    assert page.evaluate("devduckViewer.selected()") == {"kind": "span", "index": 1}
     assert "ERROR" in (page.locator("#details-fields").text_content() or "")
     assert "ZeroDivisionError" in (page.locator("#details-error").text_content() or "")
+    assert "1 error" in (page.locator("#error-count").text_content() or "")
 
 
 def chat_roles(page: Page) -> list[str]:

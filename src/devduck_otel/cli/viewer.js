@@ -361,6 +361,7 @@
     dl.replaceChildren();
     for (const [k, v] of fields) dl.append(el("dt", k), el("dd", v == null ? "" : v));
     $("details-extra").replaceChildren();
+    $("details").scrollTop = 0;
     let text = obj === undefined ? "" : JSON.stringify(obj, null, 2);
     if (text.length > MAX_TEXT) text = text.slice(0, MAX_TEXT) + "\n… truncated";
     $("details-json").textContent = text;

@@ -200,7 +200,17 @@ const DevduckChat = (function () {
     box.append(el("h3", "Changed since #" + d.prev));
     const parts = [d.added + " message" + (d.added === 1 ? "" : "s") + " added"];
     if (d.removed) parts.push(d.removed + " replaced or removed");
-    box.append(el("p", parts.join(", "), "changes-messages"));
+    const line = el("p", parts.join(", "), "changes-messages");
+    if (d.added > 0) {
+      const jump = el("button", "show them", "jump-new");
+      jump.type = "button";
+      jump.addEventListener("click", () => {
+        const first = document.querySelector("#chat .msg.new");
+        if (first) first.scrollIntoView({ block: "start" });
+      });
+      line.append(" ", jump);
+    }
+    box.append(line);
     const list = el("ul", null, "changes-keys");
     for (const c of d.keys) {
       const text = c.kind === "added" ? "+ " + c.key + " = " + short(c.after)
