@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -28,19 +29,32 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(200, {"path": self.path, "headers": dict(self.headers)})
 
     def do_POST(self) -> None:
-        """Echo the JSON body back."""
+        """Echo the JSON body back; on /chat, answer like a model API."""
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length).decode() if length else ""
+        if self.path.startswith("/chat"):
+            self._reply(200, _chat(json.loads(body)))
+            return
         self._reply(201, {"path": self.path, "echo": body})
 
     def log_message(self, format: str, *args: object) -> None:
         """Keep test output quiet."""
 
 
+def _chat(request: dict[str, Any]) -> dict[str, Any]:
+    """A toy model API: a user message asks for the lookup tool, a tool result is answered."""
+    last = request["messages"][-1]
+    if last["role"] == "user":
+        return {
+            "message": {"role": "assistant", "tool": "lookup", "args": {"key": last["content"]}}
+        }
+    return {"message": {"role": "assistant", "content": f"answer: {last['content']}"}}
+
+
 @contextmanager
-def serve() -> Iterator[str]:
-    """Run the server on a free loopback port; yield its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+def serve(port: int = 0) -> Iterator[str]:
+    """Run the server on loopback (a free port unless given); yield its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

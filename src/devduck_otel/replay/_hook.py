@@ -33,6 +33,20 @@ PLAYER: contextvars.ContextVar[Server | None] = contextvars.ContextVar(
 )
 
 
+INSIDE_LIVE_STEP: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "devduck_replay_inside_live_step", default=False
+)
+"""True while a step runs live: the calls it makes are part of it, not steps of their own."""
+
+
+def _live(fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    token = INSIDE_LIVE_STEP.set(True)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        INSIDE_LIVE_STEP.reset(token)
+
+
 def served(fn: F, kind: str, name: str, bind: Callable[[Any, Any], dict[str, Any]]) -> F:
     """Wrap ``fn`` so that, during a replay, its recorded result is returned instead.
 
@@ -51,7 +65,15 @@ def served(fn: F, kind: str, name: str, bind: Callable[[Any, Any], dict[str, Any
         async def async_inner(*args: Any, **kwargs: Any) -> Any:
             player = PLAYER.get()
             value = LIVE if player is None else player.serve(kind, name, bind(args, kwargs))
-            return await fn(*args, **kwargs) if value is LIVE else value
+            if value is not LIVE:
+                return value
+            if player is None:
+                return await fn(*args, **kwargs)
+            token = INSIDE_LIVE_STEP.set(True)
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                INSIDE_LIVE_STEP.reset(token)
 
         return async_inner  # type: ignore[return-value]
 
@@ -59,6 +81,8 @@ def served(fn: F, kind: str, name: str, bind: Callable[[Any, Any], dict[str, Any
     def inner(*args: Any, **kwargs: Any) -> Any:
         player = PLAYER.get()
         value = LIVE if player is None else player.serve(kind, name, bind(args, kwargs))
-        return fn(*args, **kwargs) if value is LIVE else value
+        if value is not LIVE:
+            return value
+        return fn(*args, **kwargs) if player is None else _live(fn, args, kwargs)
 
     return inner  # type: ignore[return-value]
