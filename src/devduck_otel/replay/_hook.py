@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Generator
 from typing import Any, Final, Protocol, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -86,3 +86,43 @@ def served(fn: F, kind: str, name: str, bind: Callable[[Any, Any], dict[str, Any
         return fn(*args, **kwargs) if player is None else _live(fn, args, kwargs)
 
     return inner  # type: ignore[return-value]
+
+
+def _recorded(name: str, bind: Callable[[Any, Any], dict[str, Any]], args: Any, kwargs: Any) -> Any:
+    """A generator tool's recorded items during a replay (a list), else :data:`LIVE`."""
+    player = PLAYER.get()
+    value = LIVE if player is None else player.serve("tool", name, bind(args, kwargs))
+    return value if value is LIVE or isinstance(value, list) else [value]
+
+
+def generated(
+    fn: Callable[..., Any],
+    name: str,
+    bind: Callable[[Any, Any], dict[str, Any]],
+    args: Any,
+    kwargs: Any,
+) -> Generator[Any, Any, Any]:
+    """The generator a generator tool yields from: during a replay, the recorded items.
+
+    Raises:
+        Exception: The recorded error (the step recorded one), or a divergence.
+    """
+    items = _recorded(name, bind, args, kwargs)
+    return fn(*args, **kwargs) if items is LIVE else (item for item in items)
+
+
+async def _replayed(items: list[Any]) -> AsyncIterator[Any]:
+    for item in items:
+        yield item
+
+
+def agenerated(
+    fn: Callable[..., Any],
+    name: str,
+    bind: Callable[[Any, Any], dict[str, Any]],
+    args: Any,
+    kwargs: Any,
+) -> AsyncIterator[Any]:
+    """The async iterator an async generator tool yields from (see :func:`generated`)."""
+    items = _recorded(name, bind, args, kwargs)
+    return fn(*args, **kwargs) if items is LIVE else _replayed(items)
