@@ -278,3 +278,58 @@ def test_hostile_http_events_are_skipped_not_trusted() -> None:
     with pytest.raises(ValueError, match="base64 body is broken"):
         body_bytes({"body": "%%%", "body_format": "base64"})
     assert body_bytes({"body": None, "body_format": "empty"}) == b""
+
+
+class Streamer:
+    """An agent that reads a server-sent event stream (httpx) and a streamed GET (requests)."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    def __call__(self, query: str) -> str:
+        """Read both streams whole."""
+        self.messages.append({"role": "user", "content": query})
+        with httpx.Client() as client, client.stream("GET", f"{BASE['url']}/events") as r:
+            events = [line for line in r.iter_lines() if line]
+        with requests.get(f"{BASE['url']}/kv/{query}", stream=True, timeout=10) as r:
+            events.append(r.json()["path"])
+        self.messages.append({"role": "assistant", "content": " | ".join(events)})
+        return " | ".join(events)
+
+
+def test_streamed_responses_are_passed_on_whole_and_not_served() -> None:
+    """An event stream and a stream=True response reach the agent whole, bodiless in the record."""
+    agent = Streamer()
+    session = _record(agent, query="x")
+    assert agent.messages[-1]["content"] == "data: event 1 | data: event 2 | /kv/x"
+    assert [s.response["body_format"] for s in session.steps] == ["not-captured"] * 2
+    assert all(s.response["body"] is None for s in session.steps)
+    with pytest.raises(ValueError, match=r"step 1 \(http GET .*/events\) cannot be served: .*not"):
+        session.replay(Streamer(), record=False)
+
+
+class Unpacker:
+    """An agent that GETs a gzip-encoded JSON answer with httpx and with requests."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    def __call__(self, query: str) -> str:
+        """Both clients undo the encoding."""
+        self.messages.append({"role": "user", "content": query})
+        with httpx.Client() as client:
+            first = client.get(f"{BASE['url']}/gzip/{query}").json()
+        second = requests.get(f"{BASE['url']}/gzip/{query}", timeout=10).json()
+        answer = f"{first['path']} {second['packed']}"
+        self.messages.append({"role": "assistant", "content": answer})
+        return answer
+
+
+def test_encoded_bodies_are_recorded_decoded_and_served_again() -> None:
+    """A gzip body is recorded as the JSON the client read, and served as such offline."""
+    session = _record(Unpacker(), query="x")
+    assert [s.response["body"] for s in session.steps] == [{"path": "/gzip/x", "packed": True}] * 2
+    agent = Unpacker()
+    result = session.replay(agent, record=False)
+    assert not result.diverged, result.divergence
+    assert result.agent_result == "/gzip/x True"

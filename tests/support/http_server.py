@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 from collections.abc import Iterator
@@ -23,10 +24,31 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         """Answer GET with the path, or 500 on /fail."""
+        if self.path.startswith("/events"):
+            self._events()
+            return
+        if self.path.startswith("/gzip"):
+            data = gzip.compress(json.dumps({"path": self.path, "packed": True}).encode())
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         if self.path.startswith("/fail"):
             self._reply(500, {"error": "failing on purpose"})
             return
         self._reply(200, {"path": self.path, "headers": dict(self.headers)})
+
+    def _events(self) -> None:
+        """A server-sent event stream of two events (ends when the connection closes)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for n in (1, 2):
+            self.wfile.write(f"data: event {n}\n\n".encode())
+            self.wfile.flush()
 
     def do_POST(self) -> None:
         """Echo the JSON body back; on /chat, answer like a model API."""
