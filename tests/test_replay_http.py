@@ -16,6 +16,9 @@ import httpx
 import pytest
 import requests
 import requests.adapters
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import devduck_otel
 from devduck_otel.capture._httpbody import BODY_LIMIT, TRUNCATED_MARKER, body_bytes
@@ -333,3 +336,20 @@ def test_encoded_bodies_are_recorded_decoded_and_served_again() -> None:
     result = session.replay(agent, record=False)
     assert not result.diverged, result.divergence
     assert result.agent_result == "/gzip/x True"
+
+
+def test_application_processors_after_the_session_get_no_bodies() -> None:
+    """A processor the application adds after devduck-otel joined sees the span, no bodies."""
+    provider = TracerProvider()
+    devduck_otel.start_recording(tracer_provider=provider)
+    later = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(later))
+    with serve() as base:
+        BASE["url"] = base
+        Poster()("x")
+    path = devduck_otel.stop_recording()
+    assert path is not None
+    (span,) = [s for s in later.get_finished_spans() if s.name == "POST"]
+    assert span.attributes is not None and span.attributes["http.method"] == "POST"
+    assert not set(span.attributes) & {"devduck.http.request", "devduck.http.response"}
+    assert devduck_otel.load_session(path).steps[0].request["body"] == "x"
