@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -161,3 +163,106 @@ def test_outside_a_replay_the_decorators_pass_through() -> None:
     """With no recording and no replay, ``@llm`` functions just run."""
     ALLOW["live"] = True
     assert complete([{"role": "assistant", "content": "x"}], "s") == {"text": "answer: x"}
+
+
+@devduck_otel.tool
+def pages(key: str) -> Iterator[str]:
+    """A generator tool; fails the test when run during a replay."""
+    if not ALLOW["live"]:
+        raise AssertionError("the generator tool ran during a replay")
+    LIVE_CALLS.append("tool")
+    yield f"page 1 of {key}"
+    yield "page 2"
+
+
+@devduck_otel.tool
+async def apages(key: str) -> AsyncIterator[str]:
+    """An async generator tool; fails the test when run during a replay."""
+    if not ALLOW["live"]:
+        raise AssertionError("the async generator tool ran during a replay")
+    LIVE_CALLS.append("tool")
+    yield f"page 1 of {key}"
+    yield "page 2"
+
+
+@devduck_otel.llm(name="summarizer")
+def summarize(text: str) -> str:
+    """A model call made inside a tool; fails the test when called during a replay."""
+    if not ALLOW["live"]:
+        raise AssertionError("the nested model was called during a replay")
+    LIVE_CALLS.append("summarizer")
+    return f"summary of {text}"
+
+
+@devduck_otel.tool
+def research(key: str) -> str:
+    """A tool that calls a model itself: that call is part of the tool's step."""
+    return summarize(f"notes on {key}")
+
+
+async def _drain(items: AsyncIterator[str]) -> list[str]:
+    return [item async for item in items]
+
+
+class ToolLoop(Loop):
+    """The loop with another tool: ``pages``, ``apages`` or ``research``."""
+
+    def __init__(self, use: str) -> None:
+        super().__init__()
+        self.use = use
+
+    def __call__(self, query: str) -> str:
+        """Model, the chosen tool, model."""
+        self.messages.append({"role": "user", "content": query})
+        reply = complete(list(self.messages), self.system)
+        key = reply["args"]["key"]
+        if self.use == "pages":
+            result = " / ".join(pages(key))
+        elif self.use == "apages":
+            result = " / ".join(asyncio.run(_drain(apages(key))))
+        else:
+            result = research(key)
+        self.messages.append({"role": "tool", "content": result})
+        reply = complete(list(self.messages), self.system)
+        self.messages.append({"role": "assistant", "content": reply["text"]})
+        return str(reply["text"])
+
+
+def _record_loop(agent: Loop) -> devduck_otel.LoadedSession:
+    ALLOW["live"] = True
+    devduck_otel.instrument(agent)
+    agent("alpha")
+    path = devduck_otel.stop_recording()
+    assert path is not None
+    return devduck_otel.load_session(path)
+
+
+@pytest.mark.parametrize("use", ["pages", "apages"])
+def test_generator_tool_yields_its_recorded_items(use: str) -> None:
+    """A (sync or async) generator tool is served: the recorded items, the tool not run."""
+    session = _record_loop(ToolLoop(use))
+    assert session.steps[1].response == ["page 1 of alpha", "page 2"]
+    ALLOW["live"] = False
+    result = session.replay(ToolLoop(use))
+    assert not result.diverged, result.divergence
+    assert result.agent_result == "answer: page 1 of alpha / page 2"
+    assert result.steps_replayed == 3
+
+
+def test_a_model_call_inside_a_tool_is_part_of_the_tool_step() -> None:
+    """research() calls an @llm: three steps, not four; replayed with neither running."""
+    session = _record_loop(ToolLoop("research"))
+    assert [(s.kind, s.name) for s in session.steps] == [
+        ("model", "toy-model"),
+        ("tool", "research"),
+        ("model", "toy-model"),
+    ]
+    ALLOW["live"] = False
+    result = session.replay(ToolLoop("research"))
+    assert not result.diverged, result.divergence
+    assert result.agent_result == "answer: summary of notes on alpha"
+    ALLOW["live"] = True
+    LIVE_CALLS.clear()
+    fork = session.replay(ToolLoop("research"), until=1)  # the tool and its model call live
+    assert LIVE_CALLS == ["summarizer", "model"]
+    assert (fork.steps_replayed, fork.steps_live) == (1, 2)

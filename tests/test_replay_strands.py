@@ -192,6 +192,21 @@ def test_diff_of_a_fork_shows_where_it_parts(capsys: pytest.CaptureFixture[str])
     lines = out.splitlines()
     assert lines[0].startswith("Sessions first differ at step 3")
     assert '"text": "rainy in Oslo"' in lines[1] and '"text": "sunny"' in lines[2]
+    assert "first differ at message 2" in out  # the tool result; not 0 (message ids differ)
+
+
+def test_diff_of_a_session_and_its_full_replay_finds_no_difference(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A full replay has the same messages: Strands' per-run message ids are no difference."""
+    from tests.test_cli import run
+
+    session = _record()
+    result = session.replay(_fresh())
+    code, out, _ = run(capsys, "diff", str(session.path), str(result.session_path))
+    assert code == 0
+    assert out.startswith("The sessions do not differ in messages or tool calls")
+    assert "first differ at message" not in out
 
 
 def test_viewer_payload_numbers_the_steps_and_names_the_parent() -> None:

@@ -23,6 +23,7 @@ from devduck_otel_exporter_zip.environment_variables import (
 
 __all__ = [
     "DEVDUCK_AUTO_RECORD",
+    "DEVDUCK_CAPTURE_HTTP_BODIES",
     "DEVDUCK_FLUSH_INTERVAL",
     "DEVDUCK_RAISE_INTERNAL_ERRORS",
     "DEVDUCK_RECORDINGS_DIR",
@@ -50,6 +51,16 @@ DEVDUCK_SYS_LAYER: Final = "DEVDUCK_SYS_LAYER"
 """
 Whether the sys layer (file opens, processes, HTTP) is captured: ``true`` or
 ``false``. Default: ``true``.
+"""
+
+DEVDUCK_CAPTURE_HTTP_BODIES: Final = "DEVDUCK_CAPTURE_HTTP_BODIES"
+"""
+Whether the HTTP client spans of requests and httpx (sys layer) carry the request
+(method, URL, headers, body) and the response (status, headers, body), so that replay
+can serve them: ``true`` or ``false``. Bodies are redacted and cut at 64 KiB (marked);
+streamed responses (``text/event-stream``, requests' ``stream=True``) are not captured.
+They reach the session ZIP; collectors get them only with
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``. Default: ``false``.
 """
 
 DEVDUCK_AUTO_RECORD: Final = "DEVDUCK_AUTO_RECORD"

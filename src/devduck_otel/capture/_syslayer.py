@@ -21,14 +21,18 @@ from typing import Any
 from opentelemetry import trace
 
 from devduck_otel import _attributes as A
+from devduck_otel._config import env_bool
 from devduck_otel._guard import log_internal_error, raise_internal_errors
 from devduck_otel._recorder import Recorder
+from devduck_otel.capture import _httpwire
+from devduck_otel.environment_variables import DEVDUCK_CAPTURE_HTTP_BODIES
 
 _sink: Recorder | None = None
 _hook_installed = False
 _local = threading.local()
 _own_prefixes: tuple[str, ...] = ()
 _instrumented: list[Any] = []
+_wire_attached = False
 
 _NOISE_SUFFIXES = (".pyc", ".pyo", ".pyi", ".so", ".pth", ".dist-info", ".egg-link")
 
@@ -187,7 +191,13 @@ def _httpx_method(request: Any) -> str:
     return method.decode() if isinstance(method, bytes) else str(method)
 
 
-def _install_http(tracer_provider: Any) -> None:
+def _install_http(rec: Recorder, tracer_provider: Any) -> None:
+    global _wire_attached
+    if not _wire_attached:  # before OpenTelemetry's wrappers, so that it runs inside their spans
+        _httpwire.attach()
+        _wire_attached = True
+    bodies = env_bool(DEVDUCK_CAPTURE_HTTP_BODIES, False)
+    _httpwire.capture_bodies(rec.redactor if bodies else None)
     if importlib.util.find_spec("requests") is not None:
         from opentelemetry.instrumentation.requests import RequestsInstrumentor
 
@@ -226,12 +236,16 @@ def install(rec: Recorder, tracer_provider: Any) -> None:
         _hook_installed = True
     _sink = rec
     if tracer_provider is not None:
-        _install_http(tracer_provider)
+        _install_http(rec, tracer_provider)
 
 
 def uninstall() -> None:
     """Stop capturing: the audit hook goes idle and the HTTP instrumentation is removed."""
-    global _sink
+    global _sink, _wire_attached
     _sink = None
     while _instrumented:
         _instrumented.pop().uninstrument()
+    _httpwire.capture_bodies(None)
+    if _wire_attached:  # after OpenTelemetry's wrappers are gone
+        _httpwire.detach()
+        _wire_attached = False

@@ -154,9 +154,13 @@ def _wrap_gen(
     def gen_wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
         call = _start(name, bind, args, kwargs, attach=False)
         if call is None:
-            return (yield from fn(*args, **kwargs))
+            return (yield from _hook.generated(fn, name, bind, args, kwargs))
         items: list[Any] = []
-        iterator = fn(*args, **kwargs)
+        try:  # a replay yields the recorded items
+            iterator = _hook.generated(fn, name, bind, args, kwargs)
+        except BaseException as exc:
+            call.finish(items, error=exc)
+            raise
         failed = False
         try:
             while True:
@@ -184,9 +188,14 @@ def _wrap_async_gen(
     @functools.wraps(fn)
     async def agen_wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         call = _start(name, bind, args, kwargs, attach=False)
-        source = fn(*args, **kwargs)
-        iterator = source.__aiter__()
         items: list[Any] = []
+        try:  # a replay yields the recorded items
+            source = _hook.agenerated(fn, name, bind, args, kwargs)
+        except BaseException as exc:
+            if call is not None:
+                call.finish(items, error=exc)
+            raise
+        iterator = source.__aiter__()
         failed = False
         try:
             while True:

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.text import Text
 
 from devduck_otel.cli._format import short, summarize
+from devduck_otel.replay._player import plain_messages
 
 _STEP_TYPES = ("message", "tool.call")
 
@@ -81,7 +82,12 @@ def _tools(events: Sequence[dict[str, Any]]) -> list[Any]:
 
 
 def _final_messages(snapshots: Sequence[dict[str, Any]]) -> list[Any]:
-    return list(snapshots[-1].get("agent_messages") or []) if snapshots else []
+    """Role and content of the last snapshot's messages.
+
+    Ids such as Strands' ``tracking_id`` differ in every run and are no difference.
+    """
+    messages = list(snapshots[-1].get("agent_messages") or []) if snapshots else []
+    return list(plain_messages(messages))
 
 
 def _first_message_difference(a: list[Any], b: list[Any]) -> int | None:

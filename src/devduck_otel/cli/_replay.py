@@ -37,10 +37,10 @@ def step_line(step: Step) -> str:
 
 
 def steps_command(session: SessionArg) -> None:
-    """Print the session's steps (model and tool calls) in time order."""
+    """Print the session's steps (model calls, tool calls, HTTP exchanges) in time order."""
     steps = open_session(session).steps
     if not steps:
-        typer.echo("no steps (no whole model calls or tool calls recorded)")
+        typer.echo("no steps (no whole model calls, tool calls or HTTP exchanges recorded)")
     for step in steps:
         typer.echo(step_line(step))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Generator
 from typing import Any, Final, Protocol, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,6 +33,20 @@ PLAYER: contextvars.ContextVar[Server | None] = contextvars.ContextVar(
 )
 
 
+INSIDE_LIVE_STEP: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "devduck_replay_inside_live_step", default=False
+)
+"""True while a step runs live: the calls it makes are part of it, not steps of their own."""
+
+
+def _live(fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    token = INSIDE_LIVE_STEP.set(True)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        INSIDE_LIVE_STEP.reset(token)
+
+
 def served(fn: F, kind: str, name: str, bind: Callable[[Any, Any], dict[str, Any]]) -> F:
     """Wrap ``fn`` so that, during a replay, its recorded result is returned instead.
 
@@ -51,7 +65,15 @@ def served(fn: F, kind: str, name: str, bind: Callable[[Any, Any], dict[str, Any
         async def async_inner(*args: Any, **kwargs: Any) -> Any:
             player = PLAYER.get()
             value = LIVE if player is None else player.serve(kind, name, bind(args, kwargs))
-            return await fn(*args, **kwargs) if value is LIVE else value
+            if value is not LIVE:
+                return value
+            if player is None:
+                return await fn(*args, **kwargs)
+            token = INSIDE_LIVE_STEP.set(True)
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                INSIDE_LIVE_STEP.reset(token)
 
         return async_inner  # type: ignore[return-value]
 
@@ -59,6 +81,48 @@ def served(fn: F, kind: str, name: str, bind: Callable[[Any, Any], dict[str, Any
     def inner(*args: Any, **kwargs: Any) -> Any:
         player = PLAYER.get()
         value = LIVE if player is None else player.serve(kind, name, bind(args, kwargs))
-        return fn(*args, **kwargs) if value is LIVE else value
+        if value is not LIVE:
+            return value
+        return fn(*args, **kwargs) if player is None else _live(fn, args, kwargs)
 
     return inner  # type: ignore[return-value]
+
+
+def _recorded(name: str, bind: Callable[[Any, Any], dict[str, Any]], args: Any, kwargs: Any) -> Any:
+    """A generator tool's recorded items during a replay (a list), else :data:`LIVE`."""
+    player = PLAYER.get()
+    value = LIVE if player is None else player.serve("tool", name, bind(args, kwargs))
+    return value if value is LIVE or isinstance(value, list) else [value]
+
+
+def generated(
+    fn: Callable[..., Any],
+    name: str,
+    bind: Callable[[Any, Any], dict[str, Any]],
+    args: Any,
+    kwargs: Any,
+) -> Generator[Any, Any, Any]:
+    """The generator a generator tool yields from: during a replay, the recorded items.
+
+    Raises:
+        Exception: The recorded error (the step recorded one), or a divergence.
+    """
+    items = _recorded(name, bind, args, kwargs)
+    return fn(*args, **kwargs) if items is LIVE else (item for item in items)
+
+
+async def _replayed(items: list[Any]) -> AsyncIterator[Any]:
+    for item in items:
+        yield item
+
+
+def agenerated(
+    fn: Callable[..., Any],
+    name: str,
+    bind: Callable[[Any, Any], dict[str, Any]],
+    args: Any,
+    kwargs: Any,
+) -> AsyncIterator[Any]:
+    """The async iterator an async generator tool yields from (see :func:`generated`)."""
+    items = _recorded(name, bind, args, kwargs)
+    return fn(*args, **kwargs) if items is LIVE else _replayed(items)

@@ -1,7 +1,8 @@
 """The player: serves recorded steps in order and notices where the agent diverges.
 
 Before serving step N it compares what the agent asks now with what step N recorded
-(model: messages, system prompt, tool names; tool: name and arguments). The first
+(model: messages, system prompt, tool names; tool: name and arguments; HTTP: method,
+URL and body, the live request redacted as the record was). The first
 mismatch is a :class:`Divergence`; the player then stops the run (raises
 :class:`ReplayStopped`) or, with ``on_divergence="live"``, lets the rest run live.
 """
@@ -13,16 +14,19 @@ import contextlib
 import dataclasses
 import difflib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
+from devduck_otel.capture._httpbody import ValueRedactor, servable
+from devduck_otel.replay import _hook
 from devduck_otel.replay._hook import LIVE
 from devduck_otel.replay._steps import Step
 from devduck_otel.session import _jsonsafe
 
 OnDivergence = Literal["stop", "live"]
 _MODEL_FIELDS = ("messages", "system_prompt", "tools")
+_HTTP_FIELDS = ("method", "url", "body")
 
 
 @dataclass(frozen=True)
@@ -31,9 +35,9 @@ class Divergence:
 
     Attributes:
         step: The step number (one past the last for an unrecorded step).
-        kind: The kind of the step that differed (``"model"``, ``"tool"``).
+        kind: The kind of the step that differed (``"model"``, ``"tool"``, ``"http"``).
         field: What differed: ``"messages"``, ``"system_prompt"``, ``"tools"``,
-            ``"name"``, ``"args"``, or ``"missing"`` (the agent asks for a step the
+            ``"name"``, ``"args"``, ``"method"``, ``"url"``, ``"body"``, or ``"missing"`` (the agent asks for a step the
             record does not have) / ``"extra"`` (it stops before a recorded step).
         expected: The recorded value.
         actual: The value the agent produced now.
@@ -131,6 +135,9 @@ class Player:
         override: Replaces what step ``until`` returns.
         on_divergence: ``"stop"`` or ``"live"``.
         allow_pickle: Serve results that were recorded as pickles.
+        redactor: Applied to a live HTTP request before it is compared with the
+            record (which was redacted when recorded).
+        unrecorded_http: The session's HTTP exchanges recorded without bodies.
     """
 
     def __init__(
@@ -141,8 +148,13 @@ class Player:
         override: Any = None,
         on_divergence: OnDivergence = "stop",
         allow_pickle: bool = False,
+        redactor: ValueRedactor | None = None,
+        unrecorded_http: Sequence[str] = (),
     ) -> None:
         self.steps = steps
+        self.redactor = redactor
+        self.unrecorded_http = list(unrecorded_http)
+        self.fatal: Exception | None = None
         self.until = len(steps) if until is None else until
         self.override = override
         self.on_divergence = on_divergence
@@ -164,12 +176,18 @@ class Player:
         Raises:
             ReplayStopped: The call differs from the record (``on_divergence="stop"``).
         """
+        if _hook.INSIDE_LIVE_STEP.get():
+            return None  # made by a step running live: part of that step
         if self.divergence is not None and self.on_divergence == "stop":
             raise ReplayStopped(self.divergence)
         if self.live:
             self.live_count += 1
             return None
         step = self.steps[self.cursor] if self.cursor < len(self.steps) else None
+        if kind == "http":
+            request = self._redacted(request)
+            if self.unrecorded_http and (step is None or step.kind != "http"):
+                self._fail(self._no_bodies(name))
         found = self._compare(step, kind, name, request)
         if found is not None:
             self.divergence = found
@@ -183,6 +201,7 @@ class Player:
         if step.number == self.until and self.override is not None:
             step = dataclasses.replace(step, response=self.override, error=None)
         self._check_pickle(step)
+        self._check_http(step)
         if self.listener is not None:
             self.listener(step)
         return step
@@ -208,6 +227,31 @@ class Player:
             self.divergence = Divergence(step.number, step.kind, "extra", step.name, None)
         return self.divergence
 
+    def _redacted(self, request: Any) -> Any:
+        return request if self.redactor is None else self.redactor.redact_value(request)
+
+    def _fail(self, error: Exception) -> NoReturn:
+        """Raise ``error`` and keep it, so the replay reports it even if the agent catches it."""
+        self.fatal = error
+        raise error
+
+    def _no_bodies(self, name: str) -> ValueError:
+        return ValueError(
+            f"step {self.cursor + 1}: the agent sends HTTP request {name}, but this session's "
+            f"HTTP exchanges (first: {self.unrecorded_http[0]}) were recorded without their "
+            "bodies (DEVDUCK_CAPTURE_HTTP_BODIES was off), so replay cannot serve them; "
+            "record again with DEVDUCK_CAPTURE_HTTP_BODIES=true"
+        )
+
+    def _check_http(self, step: Step) -> None:
+        if step.kind != "http" or step.error is not None:
+            return
+        reason = servable(step.response) if isinstance(step.response, dict) else "no response"
+        if reason is not None:
+            self._fail(
+                ValueError(f"step {step.number} (http {step.name}) cannot be served: {reason}")
+            )
+
     def _check_pickle(self, step: Step) -> None:
         if not self.allow_pickle and has_pickle(step.response):
             raise ValueError(
@@ -219,11 +263,13 @@ class Player:
         number = self.cursor + 1
         if step is None:
             return Divergence(number, kind, "missing", None, {"name": name, "request": request})
-        if step.kind != kind or step.name != name:
+        if step.kind != kind or (kind != "http" and step.name != name):
             return Divergence(
                 number, step.kind, "name", f"{step.kind} {step.name}", f"{kind} {name}"
             )
         now = normalize(request)
+        if kind == "http":
+            return _compare_http(number, step.request, now)
         if kind == "tool":
             return (
                 None if now == step.request else Divergence(number, kind, "args", step.request, now)
@@ -240,3 +286,13 @@ class Player:
                 field = key if key in _MODEL_FIELDS else "args"
                 return Divergence(number, kind, field, old, new)
         return None
+
+
+def _compare_http(number: int, recorded: Any, now: Any) -> Divergence | None:
+    """Method, URL and body (JSON as JSON; headers are not compared: they hold trace ids)."""
+    recorded = recorded if isinstance(recorded, dict) else {}
+    now = now if isinstance(now, dict) else {}
+    for field in _HTTP_FIELDS:
+        if recorded.get(field) != now.get(field):
+            return Divergence(number, "http", field, recorded.get(field), now.get(field))
+    return None

@@ -1,7 +1,7 @@
 """``session.replay(agent)``: re-issue the recorded invocations, serving steps from the record.
 
-The agent's own code runs; model responses and tool results come from the recording,
-so a full replay costs no tokens and touches nothing. ``until=N`` serves steps 1..N
+The agent's own code runs; model responses, tool results and HTTP responses (requests,
+httpx) come from the recording, so a full replay costs no tokens and touches nothing. ``until=N`` serves steps 1..N
 and lets the rest run live (a fork), recorded as a new session linked to the old one.
 """
 
@@ -13,8 +13,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from devduck_otel.capture import _httpwire
 from devduck_otel.integrations import adapter_for
 from devduck_otel.integrations._strands import is_strands_agent
+from devduck_otel.redaction import Redactor
 from devduck_otel.replay import _hook
 from devduck_otel.replay._player import (
     Divergence,
@@ -24,7 +26,7 @@ from devduck_otel.replay._player import (
     normalize,
     plain_messages,
 )
-from devduck_otel.replay._steps import MissingStepsError, Step, require_steps
+from devduck_otel.replay._steps import MissingStepsError, Step, require_steps, unrecorded_http
 
 if TYPE_CHECKING:
     from devduck_otel.session._loader import LoadedSession
@@ -73,6 +75,11 @@ def _check_fork(steps: list[Step], until: int | None, override: Any) -> None:
     if override is None:
         return
     step = steps[until - 1]
+    if step.kind == "http" and not isinstance(override, dict):
+        raise ValueError(
+            f"override for step {until} (http {step.name}) must be a response dict "
+            f"(status, headers, body), not {type(override).__name__}"
+        )
     if step.kind == "model" and not isinstance(override, str):
         raise ValueError(
             f"override for step {until} (model {step.name}) must be a response text (str), "
@@ -89,6 +96,7 @@ def _check_fork(steps: list[Step], until: int | None, override: Any) -> None:
 def _installed(agent: Any, player: Player) -> Iterator[None]:
     """Slot the player in: the context the decorators read, and Strands' model and hooks."""
     token = _hook.PLAYER.set(player)
+    _httpwire.attach()  # requests and httpx are served from the record too
     tools = original = None
     if is_strands_agent(agent):
         from devduck_otel.replay._strands import ReplayModel, ReplayTools
@@ -100,6 +108,7 @@ def _installed(agent: Any, player: Player) -> Iterator[None]:
         yield
     finally:
         _hook.PLAYER.reset(token)
+        _httpwire.detach()
         if tools is not None:
             tools.player = None  # Strands has no API to remove a hook provider
             agent.model = original
@@ -167,7 +176,8 @@ def replay(
     Raises:
         MissingStepsError: The session holds no whole model calls or no invocations.
         TypeError: The agent is of a framework replay does not know.
-        ValueError: ``until`` out of range, or an override of the wrong kind.
+        ValueError: ``until`` out of range, an override of the wrong kind, or an HTTP
+            step that cannot be served (recorded without bodies, or cut).
     """
     steps = require_steps(session.events)
     _check_fork(steps, until, override)
@@ -181,6 +191,8 @@ def replay(
         override=override,
         on_divergence=on_divergence,
         allow_pickle=allow_pickle,
+        redactor=Redactor.from_env(),
+        unrecorded_http=unrecorded_http(session.events),
     )
     player.listener = on_step
     result: Any = None
@@ -194,8 +206,12 @@ def replay(
                 if player.divergence is None:
                     raise
                 result = None  # the framework wrapped the stop signal
-            if player.divergence is not None and on_divergence == "stop":
+            if player.fatal is not None or (
+                player.divergence is not None and on_divergence == "stop"
+            ):
                 break
+    if player.fatal is not None:  # even if the agent caught it
+        raise player.fatal
     divergence = player.finish()
     if divergence is None and until is None:
         divergence = _final_check(session, adapter, steps)

@@ -1,7 +1,13 @@
-"""A recording's steps: its model and tool calls, in time order, numbered from 1.
+"""A recording's steps: its model calls, tool calls and HTTP exchanges, in time order.
 
 A model step comes from a ``model.call`` event that holds the whole call (``request``
-and ``response``); a tool step from a ``tool.call`` event and its ``tool.result``.
+and ``response``); a tool step from a ``tool.call`` event and its ``tool.result``; an
+HTTP step from an ``http.<method>`` event recorded with its bodies
+(``DEVDUCK_CAPTURE_HTTP_BODIES=true``).
+
+A step made inside another step (the HTTP exchange of a tool, an ``@llm`` call inside
+an ``@tool``, a sub-agent run by a tool) is part of that step, not a step of its own:
+when the outer step is served from the record, the inner ones never run.
 
 Example:
     >>> steps = steps_of(load_session("session.zip").events)  # doctest: +SKIP
@@ -13,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from devduck_otel.capture._httpbody import step_name
 
 StepKind = Literal["model", "tool", "http"]
 
@@ -28,9 +36,11 @@ class Step:
     Attributes:
         number: Its place in time order, from 1.
         kind: ``"model"``, ``"tool"`` or ``"http"``.
-        name: The model id (or ``@llm`` name), or the tool name.
-        request: What was asked: the model request, or the tool's arguments.
-        response: What came back: the model response, or the tool's result.
+        name: The model id (or ``@llm`` name), the tool name, or ``"GET http://host/path"``.
+        request: What was asked: the model request, the tool's arguments, or the HTTP
+            request (``method``, ``url``, ``headers``, ``body`` and its form).
+        response: What came back: the model response, the tool's result, or the HTTP
+            response (``status``, ``headers``, ``body``).
         error: The recorded error text, or ``None``.
         span_id: The span the step was recorded on.
     """
@@ -58,6 +68,67 @@ def _is_whole_model_call(data: dict[str, Any]) -> bool:
     return isinstance(data.get("request"), dict) and "response" in data
 
 
+def _is_http(event: dict[str, Any]) -> bool:
+    return str(event.get("event_type") or "").startswith("http.")
+
+
+def _is_whole_exchange(data: dict[str, Any]) -> bool:
+    return isinstance(data.get("request"), dict) and (
+        isinstance(data.get("response"), dict) or data.get("error") is not None
+    )
+
+
+def _step_spans(events: list[dict[str, Any]]) -> set[str]:
+    """The spans of the events that can be steps (nested ones included)."""
+    kinds = ("model.call", "tool.call")
+    return {
+        str(e["span_id"])
+        for e in events
+        if e.get("span_id") and (e.get("event_type") in kinds or _is_http(e))
+    }
+
+
+def _nested(events: list[dict[str, Any]]) -> set[int]:
+    """Indexes of the events made inside another step's span."""
+    parents = {e.get("span_id"): e.get("parent_span_id") for e in events if e.get("span_id")}
+    steps = _step_spans(events)
+    found: set[int] = set()
+    for index, event in enumerate(events):
+        here, seen = event.get("parent_span_id"), {event.get("span_id")}
+        while here and here not in seen:  # a hostile ZIP may hold a cycle
+            if here in steps:
+                found.add(index)
+                break
+            seen.add(here)
+            here = parents.get(here)
+    return found
+
+
+def unrecorded_http(events: list[dict[str, Any]]) -> list[str]:
+    """The HTTP exchanges outside any step recorded without their bodies ("GET url")."""
+    nested = _nested(events)
+    return [
+        f"{_data(e).get('method')} {_data(e).get('url')}"
+        for i, e in enumerate(events)
+        if _is_http(e) and i not in nested and not _is_whole_exchange(_data(e))
+    ]
+
+
+def _http_step(event: dict[str, Any]) -> tuple[StepKind, str, Any, Any, str | None, str | None]:
+    data = _data(event)
+    request = data["request"]
+    name = step_name(request)
+    error = data.get("error")
+    return (
+        "http",
+        name,
+        request,
+        data.get("response"),
+        None if error is None else str(error),
+        event.get("span_id"),
+    )
+
+
 def steps_of(events: list[dict[str, Any]]) -> list[Step]:
     """Return the steps of a session's events (time order kept, numbered from 1).
 
@@ -69,9 +140,14 @@ def steps_of(events: list[dict[str, Any]]) -> list[Step]:
     """
     results = {_tool_key(e): _data(e) for e in events if e.get("event_type") == "tool.result"}
     found: list[tuple[StepKind, str, Any, Any, str | None, str | None]] = []
-    for event in events:
+    nested = _nested(events)
+    for index, event in enumerate(events):
         data, kind = _data(event), event.get("event_type")
-        if kind == "model.call" and _is_whole_model_call(data):
+        if index in nested:
+            continue
+        if _is_http(event) and _is_whole_exchange(data):
+            found.append(_http_step(event))
+        elif kind == "model.call" and _is_whole_model_call(data):
             name = str(data.get("name") or data.get("model_id") or "model")
             error = data.get("error")
             found.append(
@@ -108,5 +184,12 @@ def require_steps(events: list[dict[str, Any]]) -> list[Step]:
             "(recorded before replay existed, or by devduck); resume still works"
         )
     if not steps:
-        raise MissingStepsError("cannot replay: the session has no model or tool steps")
+        bare = unrecorded_http(events)
+        if bare:
+            raise MissingStepsError(
+                f"cannot replay: the session's {len(bare)} HTTP exchange(s) (first: {bare[0]}) "
+                "were recorded without their bodies; record with "
+                "DEVDUCK_CAPTURE_HTTP_BODIES=true to replay them"
+            )
+        raise MissingStepsError("cannot replay: the session has no model, tool or HTTP steps")
     return steps

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Protocol
 
+from devduck_otel_exporter_zip.schema import HTTP_BODY_ATTRIBUTES
 from opentelemetry.context import Context
 from opentelemetry.sdk.environment_variables import OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG
 from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
@@ -73,6 +74,7 @@ CONTENT_ATTRIBUTES = frozenset(
         "gen_ai.input.messages",
         "gen_ai.output.messages",
         "gen_ai.system_instructions",
+        *HTTP_BODY_ATTRIBUTES,
     }
 )
 """Attributes (on spans and events) that carry content; sent only when captured."""

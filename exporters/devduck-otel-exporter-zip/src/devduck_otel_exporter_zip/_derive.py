@@ -243,6 +243,13 @@ def _http(record: SpanRecord) -> Line | None:
     }
     if record.status.status_code is StatusCode.ERROR:
         data["error"] = record.status.description or attrs.get(F.ERROR_TYPE)
+    for key, attribute in (
+        ("request", F.DEVDUCK_HTTP_REQUEST),
+        ("response", F.DEVDUCK_HTTP_RESPONSE),
+    ):
+        value = json_value(attrs.get(attribute))  # recorded with DEVDUCK_CAPTURE_HTTP_BODIES
+        if isinstance(value, dict):
+            data[key] = value
     ts = record.end_time or 0
     event_type = f"http.{str(method).lower()}"
     return Line(ts, _layer(record, "sys"), event_type, _dumps(data), *span_ids(record))

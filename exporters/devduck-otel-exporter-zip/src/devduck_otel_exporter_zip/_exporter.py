@@ -261,16 +261,22 @@ _CONTENT = frozenset(
     }
 )
 
+_HTTP_BODIES = frozenset(F.HTTP_BODY_ATTRIBUTES)
+
 
 def hand_on(span: ReadableSpan, *, capture_content: bool) -> None:
     """Strip devduck-otel's payloads from the span object later processors receive.
 
-    Only spans of devduck-otel's own tracer are touched; the SDK hands every
-    processor the same ``ReadableSpan``, a view made for ``on_end``, so the live
-    span and this exporter's frozen copy keep everything.
+    Only spans of devduck-otel's own tracer are touched, and on other spans (HTTP
+    client spans) the HTTP bodies devduck-otel added; the SDK hands every processor
+    the same ``ReadableSpan``, a view made for ``on_end``, so the live span and this
+    exporter's frozen copy keep everything.
     """
     scope = span.instrumentation_scope
     if scope is None or scope.name != OWN_SCOPE:
+        attributes = span.attributes or {}
+        if not capture_content and not _HTTP_BODIES.isdisjoint(attributes):
+            span._attributes = {k: v for k, v in attributes.items() if k not in _HTTP_BODIES}
         return
     drop = set(F.SNAPSHOT_PAYLOAD) if capture_content else set(F.SNAPSHOT_PAYLOAD) | _CONTENT
     attributes = span.attributes or {}

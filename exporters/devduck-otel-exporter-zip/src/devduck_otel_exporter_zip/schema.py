@@ -43,6 +43,12 @@ DEVDUCK_LAYER: Final = "devduck.layer"
 DEVDUCK_EVENT_TYPE: Final = "devduck.event_type"
 DEVDUCK_CONTENT: Final = "devduck.content"
 """JSON of an event's data: the record. Collectors get it only with content capture on."""
+DEVDUCK_HTTP_REQUEST: Final = "devduck.http.request"
+"""On an HTTP client span: JSON of the request (method, url, headers, body), recorded
+with ``DEVDUCK_CAPTURE_HTTP_BODIES``. Collectors get it only with content capture on."""
+DEVDUCK_HTTP_RESPONSE: Final = "devduck.http.response"
+"""On an HTTP client span: JSON of the response (status, headers, body), as above."""
+HTTP_BODY_ATTRIBUTES: Final = (DEVDUCK_HTTP_REQUEST, DEVDUCK_HTTP_RESPONSE)
 DEVDUCK_SESSION_ID: Final = "devduck.session.id"
 DEVDUCK_DETACHED: Final = "devduck.detached"
 """On an event-carrier span: its events belong to its parent (or to no span at all)."""
