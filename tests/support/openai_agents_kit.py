@@ -10,9 +10,8 @@ from typing import Any
 import httpx
 import pytest
 from agents import Agent, function_tool
+from agents.models.interface import Model
 from opentelemetry.sdk.trace import ReadableSpan
-
-from tests.support.openai_agents_model import ScriptedAgentsModel
 
 
 @function_tool
@@ -49,7 +48,7 @@ def close_sdk_loop() -> Iterator[None]:
     policy.set_event_loop(None)
 
 
-def make_agent(model: ScriptedAgentsModel, **kwargs: Any) -> Agent:
+def make_agent(model: Model, **kwargs: Any) -> Agent:
     """The test agent ``helper`` with the three tools (``kwargs`` override)."""
     options: dict[str, Any] = {
         "name": "helper",
