@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from agents import Agent, AgentHooks, Runner, SQLiteSession
+from agents import Agent, AgentHooks, RunConfig, Runner, SQLiteSession
 from agents.models.openai_responses import OpenAIResponsesModel
 from openai import AsyncOpenAI
 from opentelemetry.sdk.trace import TracerProvider
@@ -222,3 +222,74 @@ def test_the_sdks_default_responses_model_records_its_input_and_output_items(
     roles = [e["data"]["role"] for e in session.get_events_by_type("message")]
     assert roles == ["user", "assistant", "tool", "assistant"]
     assert session.get_snapshot(2).agent_messages == result.to_input_list()
+
+
+def test_without_task_spans_the_sdk_trace_is_the_run(provider: TracerProvider) -> None:
+    """``include_task_and_turn_spans=False``: the run's trace bounds it; same snapshots."""
+    agent = make_agent(ScriptedAgentsModel(["no task"]))
+    devduck_otel.instrument(agent, tracer_provider=provider)
+    config = RunConfig(tracing={"include_task_and_turn_spans": False})
+    result = Runner.run_sync(agent, "plain", run_config=config)
+    path = devduck_otel.stop_recording()
+    assert path is not None
+    session = devduck_otel.load_session(path)
+    assert _descriptions(path) == ["before invocation 1", "after invocation 1"]
+    assert session.get_snapshot(2).agent_messages == result.to_input_list()
+
+
+def test_without_sensitive_trace_data_snapshots_still_hold_the_items(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """``trace_include_sensitive_data=False``: no content on spans, the hooks still give items."""
+    agent = make_agent(ScriptedAgentsModel([("explode", {"reason": "secret"}), "quiet"]))
+    devduck_otel.instrument(agent, tracer_provider=provider, capture_content=True)
+    config = RunConfig(trace_include_sensitive_data=False)
+    result = Runner.run_sync(agent, "hush", run_config=config)
+    path = devduck_otel.stop_recording()
+    assert path is not None
+    tool = next(s for s in exporter.get_finished_spans() if s.name == "execute_tool explode")
+    assert "secret" not in json.dumps(dict(tool.attributes or {}))
+    session = devduck_otel.load_session(path)
+    assert session.get_snapshot(2).agent_messages == result.to_input_list()
+
+
+def test_concurrent_runs_keep_their_own_items(provider: TracerProvider) -> None:
+    """Two runs at once on one event loop: each snapshot holds its own run's items."""
+    one = make_agent(ScriptedAgentsModel(["one done"]), instructions="I am one.")
+    two = make_agent(ScriptedAgentsModel(["two done"]), instructions="I am two.")
+    devduck_otel.instrument(one, tracer_provider=provider)
+    devduck_otel.instrument(two)
+
+    async def both() -> list[Any]:
+        return list(await asyncio.gather(Runner.run(one, "for one"), Runner.run(two, "for two")))
+
+    results = asyncio.run(both())
+    path = devduck_otel.stop_recording()
+    assert path is not None
+    after = {
+        s.system_prompt: s.agent_messages
+        for s in devduck_otel.load_session(path).snapshots
+        if s.description.startswith("after")
+    }
+    assert after == {
+        "I am one.": results[0].to_input_list(),
+        "I am two.": results[1].to_input_list(),
+    }
+
+
+class _FailingHooks(AgentHooks[Any]):
+    async def on_llm_start(self, context: Any, agent: Any, prompt: Any, items: Any) -> None:
+        raise RuntimeError("the user's hook fails")
+
+
+def test_a_failing_user_hook_fails_the_run_as_without_devduck_and_is_recorded(
+    provider: TracerProvider,
+) -> None:
+    """The user's hook error reaches the caller unchanged; the run still gets its snapshots."""
+    agent = make_agent(ScriptedAgentsModel(["never"]), hooks=_FailingHooks())
+    devduck_otel.instrument(agent, tracer_provider=provider)
+    with pytest.raises(RuntimeError, match="the user's hook fails"):
+        Runner.run_sync(agent, "doomed")
+    path = devduck_otel.stop_recording()
+    assert path is not None
+    assert _descriptions(path) == ["before invocation 1", "after invocation 1"]

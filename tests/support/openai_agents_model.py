@@ -106,12 +106,14 @@ class ScriptedAgentsModel(Model):
     def _reply(self, number: int) -> Any:
         return reply_item(self.turns.pop(0), number)
 
-    def _play(self, input: Any, tools: Any, system_instructions: Any) -> Any:
+    def _play(self, input: Any, tools: Any, system_instructions: Any, tracing: Any) -> Any:
         items = copy.deepcopy(_as_items(input))
         self.requests.append(AgentsRequest(system_instructions, items, [t.name for t in tools]))
-        with generation_span(model=self.model, input=items) as span:
+        content = tracing.include_data()  # as the SDK's models: no content unless allowed
+        with generation_span(model=self.model, input=items if content else None) as span:
             output = self._reply(len(self.requests))
-            span.span_data.output = [output.model_dump()]
+            if content:
+                span.span_data.output = [output.model_dump()]
             span.span_data.usage = {"input_tokens": 10, "output_tokens": 5}
         return output
 
@@ -127,7 +129,7 @@ class ScriptedAgentsModel(Model):
         **kwargs: Any,
     ) -> ModelResponse:
         """Return the next scripted turn as a ``ModelResponse``."""
-        output = self._play(input, tools, system_instructions)
+        output = self._play(input, tools, system_instructions, tracing)
         usage = Usage(requests=1, input_tokens=10, output_tokens=5, total_tokens=15)
         return ModelResponse(output=[output], usage=usage, response_id=None)
 
@@ -143,7 +145,7 @@ class ScriptedAgentsModel(Model):
         **kwargs: Any,
     ) -> AsyncIterator[Any]:
         """Stream the next scripted turn as one ``response.completed`` event."""
-        output = self._play(input, tools, system_instructions)
+        output = self._play(input, tools, system_instructions, tracing)
         response = response_of(output, self.model, len(self.requests))
         yield ResponseCompletedEvent(
             type="response.completed", sequence_number=0, response=response
