@@ -32,6 +32,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from devduck_otel.integrations import _openai_agents_hooks as hooks_of
+from devduck_otel.integrations._openai_agents_data import plain_items
 from devduck_otel.integrations._openai_agents_processor import (
     ITEMS_ATTRIBUTE,
     DevduckTracingProcessor,
@@ -192,7 +193,8 @@ class OpenAIAgentsAdapter:
     def invoke(self, query: str) -> Any:
         """Run one turn, ``Runner.run_sync(agent, items + [query])``; return its final output.
 
-        The run is recorded (with its snapshots) even when the agent is not instrumented.
+        The run is recorded (with its snapshots) even when the agent is not instrumented;
+        afterwards the agent's items are the run's ``to_input_list()``.
         """
         from agents import Runner
 
@@ -200,7 +202,9 @@ class OpenAIAgentsAdapter:
         self.instrument()
         try:
             items = [*self.messages(), {"role": "user", "content": query}]
-            return Runner.run_sync(self.agent, items).final_output
+            result = Runner.run_sync(self.agent, items)
+            setattr(self.agent, ITEMS_ATTRIBUTE, plain_items(result.to_input_list()))
+            return result.final_output
         finally:
             if temporary:
                 self.uninstrument()

@@ -15,12 +15,9 @@ Example:
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Final, Protocol, cast
+from typing import Any, Final, Protocol, cast
 
 from devduck_otel._guard import guard
-
-if TYPE_CHECKING:
-    from devduck_otel._recorder import Recorder
 
 FORWARDED: Final = ("on_start", "on_end", "on_handoff", "on_tool_start", "on_tool_end")
 """Hook methods devduck only passes on to the user's hooks."""
@@ -32,7 +29,7 @@ _kind: type | None = None
 class RunFeed(Protocol):
     """What the hooks tell the trace processor."""
 
-    def llm_start(self, hooks: DevduckAgentHooks, agent: Any, input_items: Any) -> None:
+    def llm_start(self, agent: Any, input_items: Any) -> None:
         """A model call of ``agent`` starts with ``input_items``."""
         ...
 
@@ -48,17 +45,6 @@ class DevduckAgentHooks:
         self.inner = inner
         self.feed = feed
         self.enabled = True
-        self._count = 0
-        self._session = ""
-        self._lock = threading.Lock()
-
-    def next_number(self, rec: Recorder) -> int:
-        """Return the number of the agent's next run in ``rec``'s session, from 1."""
-        with self._lock:
-            if rec.session_id != self._session:
-                self._session, self._count = rec.session_id, 0
-            self._count += 1
-            return self._count
 
     async def on_llm_start(
         self, context: Any, agent: Any, system_prompt: str | None, input_items: Any
@@ -66,7 +52,7 @@ class DevduckAgentHooks:
         """Tell the processor the model call's input items; then call the user's hook."""
         if self.enabled:
             with guard("openai-agents llm start"):
-                self.feed.llm_start(self, agent, input_items)
+                self.feed.llm_start(agent, input_items)
         if self.inner is not None:
             await self.inner.on_llm_start(context, agent, system_prompt, input_items)
 

@@ -48,12 +48,13 @@ from devduck_otel.integrations._base import EVENT_MESSAGE, EVENT_MODEL_CALL, set
 
 if TYPE_CHECKING:
     from devduck_otel._recorder import Recorder
-    from devduck_otel.integrations._openai_agents_hooks import DevduckAgentHooks
 
 GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
 GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
 ITEMS_ATTRIBUTE: Final = "_devduck_items"
 """Where an agent keeps the items of its last snapshot (what its adapter reads)."""
+RUNS_ATTRIBUTE: Final = "_devduck_runs"
+"""Where an agent keeps ``(session id, runs snapshotted in it)``."""
 MAX_DEPTH: Final = 64
 
 _MARK: contextvars.ContextVar[object | None] = contextvars.ContextVar(
@@ -75,7 +76,6 @@ class _Run:
     """One SDK run as the hooks and the processor see it."""
 
     agent: Any = None
-    hooks: DevduckAgentHooks | None = None
     number: int = 0
     anchor: Span | None = None
     input: list[Any] = field(default_factory=list)
@@ -180,7 +180,7 @@ class DevduckTracingProcessor:
 
     # -- what the agent hooks tell ----------------------------------------------------
 
-    def llm_start(self, hooks: DevduckAgentHooks, agent: Any, input_items: Any) -> None:
+    def llm_start(self, agent: Any, input_items: Any) -> None:
         """A model call of an instrumented agent: the run's first takes the before-snapshot."""
         rec = _state.active()
         current = _current_sdk_span()
@@ -194,8 +194,8 @@ class DevduckTracingProcessor:
             run.input, run.items = items, list(items)
             if run.agent is not None:
                 return
-            run.agent, run.hooks = agent, hooks
-            run.number = hooks.next_number(rec)
+            run.agent = agent
+            run.number = _next_number(agent, rec)
         run.anchor = self._mirror_above(current.span_id)
         self._snapshot(rec, run, "before")
 
@@ -286,6 +286,14 @@ class DevduckTracingProcessor:
         if rec is not None:
             for item in [*new, *outputs]:
                 rec.emit("agent", EVENT_MESSAGE, data_of.message(item), span=otel_span)
+
+
+def _next_number(agent: Any, rec: Recorder) -> int:
+    """Number the agent's next run in ``rec``'s session, from 1 (kept on the agent)."""
+    session, count = getattr(agent, RUNS_ATTRIBUTE, ("", 0))
+    count = count + 1 if session == rec.session_id else 1
+    setattr(agent, RUNS_ATTRIBUTE, (rec.session_id, count))
+    return int(count)
 
 
 def _release(mirror: _Mirror) -> None:
