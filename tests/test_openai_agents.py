@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agents import Agent, Runner, function_tool
+from agents import Runner
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
@@ -17,48 +14,16 @@ from opentelemetry.trace import StatusCode
 import devduck_otel
 from devduck_otel.integrations import adapter_for
 from tests.support.http_server import serve
+from tests.support.openai_agents_kit import (
+    close_sdk_loop,  # noqa: F401
+    make_agent,
+    parent_name,
+    user,
+)
 from tests.support.openai_agents_model import ScriptedAgentsModel
 
-
-@function_tool
-def read_note(path: str) -> str:
-    """Read a text file."""
-    return Path(path).read_text(encoding="utf-8")
-
-
-@function_tool
-def fetch(url: str) -> str:
-    """GET a URL and return the body."""
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return str(response.read().decode())
-
-
-@function_tool
-def explode(reason: str) -> str:
-    """Always fails."""
-    raise ValueError(f"boom: {reason}")
-
-
-@pytest.fixture(autouse=True)
-def _close_sdk_loop() -> Iterator[None]:
-    """Close the default event loop ``Runner.run_sync`` leaves open for reuse."""
-    yield
-    policy = asyncio.get_event_loop_policy()
-    try:
-        loop = policy.get_event_loop()
-    except RuntimeError:
-        return
-    loop.close()
-    policy.set_event_loop(None)
-
-
-def _agent(model: ScriptedAgentsModel) -> Agent:
-    return Agent(
-        name="helper",
-        instructions="You are terse.",
-        model=model,
-        tools=[read_note, fetch, explode],
-    )
+pytestmark = pytest.mark.usefixtures("close_sdk_loop")
+_agent = make_agent
 
 
 def test_runs_become_genai_spans_with_tools_snapshots_and_errors(
@@ -126,6 +91,50 @@ def test_runs_become_genai_spans_with_tools_snapshots_and_errors(
     assert after.agent_messages[-1]["content"][0]["text"] == "recovered"
     results = session.get_events_by_type("tool.result")
     assert [e["data"]["name"] for e in results] == ["read_note", "fetch", "explode"]
+    # The SDK's function span is current while its tool runs, and so is execute_tool.
+    http = [s for s in spans if (s.attributes or {}).get("devduck.event_type") == "http.get"]
+    assert len(http) == 1
+    assert parent_name(http[0], list(spans)) == "execute_tool fetch"
+    opens = [e for e in session.get_events_by_type("file.open") if e["data"]["path"] == str(note)]
+    assert opens
+    assert {e["span_id"] for e in opens} == {f"{read.context.span_id:016x}"}
+
+
+def test_snapshots_hold_each_runs_input_and_its_items_become_message_events(
+    provider: TracerProvider, tmp_path: Path
+) -> None:
+    """The before-snapshot holds the run's input items, after its exchange; inputs are events."""
+    note = tmp_path / "note.txt"
+    note.write_text("naïve", encoding="utf-8")
+    agent = _agent(ScriptedAgentsModel([("read_note", {"path": str(note)}), "done", "again"]))
+    devduck_otel.instrument(agent, tracer_provider=provider)
+    first = Runner.run_sync(agent, "read it")
+    second_input = [*first.to_input_list(), user("once more")]
+    second = Runner.run_sync(agent, second_input)
+    path = devduck_otel.stop_recording()
+    assert path is not None
+
+    session = devduck_otel.load_session(path)
+    snaps = {s.description: s for s in session.snapshots}
+    assert snaps["before invocation 1"].agent_messages == [user("read it")]
+    assert snaps["before invocation 1"].last_query == "read it"
+    assert snaps["after invocation 1"].agent_messages == first.to_input_list()
+    assert snaps["after invocation 1"].last_result == "done"
+    assert snaps["before invocation 2"].agent_messages == second_input
+    assert snaps["after invocation 2"].agent_messages == second.to_input_list()
+    messages = [e["data"] for e in session.get_events_by_type("message")]
+    # Each item once, in order: input, tool call, tool output, reply; then the new input.
+    assert [m["role"] for m in messages] == [
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "user",
+        "assistant",
+    ]
+    assert messages[0]["content"] == "read it"
+    assert messages[2]["content"]["output"] == "naïve"
+    assert messages[4]["content"] == "once more"
 
 
 def test_resume_into_fresh_agent_sends_the_request_the_original_would(
@@ -144,9 +153,7 @@ def test_resume_into_fresh_agent_sends_the_request_the_original_would(
     assert len(expected.items) == 5  # first, tool call, tool output, "one", next question
 
     fresh_model = ScriptedAgentsModel(["two"])
-    fresh = Agent(
-        name="helper", instructions="changed", model=fresh_model, tools=[read_note, fetch, explode]
-    )
+    fresh = _agent(fresh_model, instructions="changed")
     outcome = devduck_otel.load_session(path).resume_and_continue(2, "next question", agent=fresh)
     assert outcome["agent_result"] == "two"
     assert fresh_model.requests[-1] == expected

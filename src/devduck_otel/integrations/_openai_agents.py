@@ -1,17 +1,15 @@
-"""OpenAI Agents SDK integration: a ``TracingProcessor`` that turns the SDK's spans into OTel.
+"""OpenAI Agents SDK integration: the adapter, and what ``instrument`` registers.
 
-Recording goes through the SDK's own tracing interface only
-(``agents.tracing.add_trace_processor``; no monkeypatching, and the processors the
-user set up, the export to OpenAI's service among them, stay as they are). Each SDK
-span becomes an OTel span through ``rec.tracer``, parented as the SDK parents it:
+Recording goes through the SDK's public extension points only (no monkeypatching):
 
-* agent spans: ``invoke_agent {name}``, with a snapshot before and after when the
-  agent was passed to ``instrument(agent)``;
-* generation spans: ``chat {model}`` with ``gen_ai.input.messages`` /
-  ``gen_ai.output.messages``, the model and token usage;
-* response spans (the Responses API): ``chat`` with the usage;
-* function spans: ``execute_tool {name}`` with the call's arguments and result;
-* handoff spans: ``handoff {from} -> {to}``.
+* a ``TracingProcessor`` (``agents.tracing.add_trace_processor``), registered once,
+  that mirrors the SDK's spans as devduck OTel spans for every run in the process
+  (``_openai_agents_processor``); the processors the user set up, the export to
+  OpenAI's service among them, stay as they are;
+* for ``instrument(agent)``, agent hooks (``agent.hooks``) wrapped around the ones the
+  agent had (``_openai_agents_hooks``), on the agent and on the agents it hands off
+  to: they give each run's input items, and the processor takes a snapshot before
+  and after each ``Runner.run`` / ``run_sync`` / ``run_streamed`` of the agent.
 
 The SDK hands spans to processors only while its tracing is enabled: under
 ``OPENAI_AGENTS_DISABLE_TRACING=true``, ``set_tracing_disabled(True)`` or
@@ -28,28 +26,22 @@ Example:
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import warnings
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from opentelemetry import trace
-from opentelemetry.trace import Span
-
-from devduck_otel import _attributes as attr
-from devduck_otel import _state
-from devduck_otel._guard import guard
-from devduck_otel.capture._genai import agent_attributes, mark_error, tool_attributes
-from devduck_otel.integrations._base import EVENT_MESSAGE, set_usage, suppressed
+from devduck_otel.integrations import _openai_agents_hooks as hooks_of
+from devduck_otel.integrations._openai_agents_data import plain_items
+from devduck_otel.integrations._openai_agents_processor import (
+    ITEMS_ATTRIBUTE,
+    DevduckTracingProcessor,
+)
 
 if TYPE_CHECKING:
     from agents.tracing import TracingProcessor
 
 TESTED_VERSION: Final = "0.24.0"
-GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
-GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
-ITEMS_ATTRIBUTE: Final = "_devduck_items"
 
 _lock = threading.Lock()
 _processor: DevduckTracingProcessor | None = None
@@ -98,14 +90,15 @@ def register_processor() -> DevduckTracingProcessor:
 
 
 def _warn_if_disabled() -> None:
-    """Warn when the SDK's tracing is off: then no processor sees a span of any run."""
+    """Warn when the SDK's tracing is off: then no processor sees a span of any run.
+
+    The SDK's public ``create_trace`` answers with a no-op trace (whose ``export()`` is
+    ``None``) exactly when tracing is disabled; the trace is never started, so no
+    processor hears of it.
+    """
     from agents.tracing import get_trace_provider
 
-    provider = get_trace_provider()
-    refresh = getattr(provider, "_refresh_disabled_flag", None)  # reads the env var
-    if callable(refresh):
-        refresh()
-    if getattr(provider, "_disabled", False):
+    if get_trace_provider().create_trace("devduck-otel probe").export() is None:
         warnings.warn(
             "devduck-otel: the OpenAI Agents SDK's tracing is disabled "
             "(OPENAI_AGENTS_DISABLE_TRACING or set_tracing_disabled): its runs "
@@ -115,12 +108,26 @@ def _warn_if_disabled() -> None:
         )
 
 
+def _with_handoff_agents(agent: Any) -> list[Any]:
+    """``agent`` and the ``agents.Agent`` objects it can hand off to, transitively."""
+    found: list[Any] = []
+    pending = [agent]
+    while pending:
+        current = pending.pop()
+        if any(current is seen for seen in found):
+            continue
+        found.append(current)
+        pending.extend(h for h in getattr(current, "handoffs", []) if is_openai_agent(h))
+    return found
+
+
 class OpenAIAgentsAdapter:
     """Reads, restores and instruments an ``agents.Agent``.
 
-    Its "messages" are the input items of the agent's last model request followed by
-    that request's output items, kept on the agent by the processor: what a run
-    continued with ``Runner.run(agent, items + [new input])`` needs.
+    Its "messages" are the items of the agent's last snapshotted run: the run's input
+    items followed by the output items of its last model reply. That is what
+    ``Runner.run(agent, items + [new input])`` (or an SDK ``Session`` holding the
+    items) needs to continue the conversation.
     """
 
     framework = "openai-agents"
@@ -134,7 +141,7 @@ class OpenAIAgentsAdapter:
         return is_openai_agent(agent)
 
     def messages(self) -> list[Any]:
-        """Return the items of the agent's last model exchange (the live list)."""
+        """Return the items of the agent's last snapshotted run (the live list)."""
         items = getattr(self.agent, ITEMS_ATTRIBUTE, None)
         if not isinstance(items, list):
             items = []
@@ -184,206 +191,32 @@ class OpenAIAgentsAdapter:
             self.agent.model_settings = ModelSettings(**known)
 
     def invoke(self, query: str) -> Any:
-        """Run one turn, ``Runner.run_sync(agent, items + [query])``; return its final output."""
+        """Run one turn, ``Runner.run_sync(agent, items + [query])``; return its final output.
+
+        The run is recorded (with its snapshots) even when the agent is not instrumented;
+        afterwards the agent's items are the run's ``to_input_list()``.
+        """
         from agents import Runner
 
+        temporary = not isinstance(self.agent.hooks, hooks_of.DevduckAgentHooks)
         self.instrument()
-        items = [*self.messages(), {"role": "user", "content": query}]
-        return Runner.run_sync(self.agent, items).final_output
+        try:
+            items = [*self.messages(), {"role": "user", "content": query}]
+            result = Runner.run_sync(self.agent, items)
+            setattr(self.agent, ITEMS_ATTRIBUTE, plain_items(result.to_input_list()))
+            return result.final_output
+        finally:
+            if temporary:
+                self.uninstrument()
 
     def instrument(self) -> None:
-        """Register the processor and snapshot this agent's runs (idempotent)."""
+        """Register the processor; hook this agent and those it hands off to (idempotent)."""
         _check_version()
-        register_processor().agents[self.agent.name] = self.agent
+        processor = register_processor()
+        for agent in _with_handoff_agents(self.agent):
+            hooks_of.install(agent, processor)
 
     def uninstrument(self) -> None:
-        """Stop snapshotting this agent's runs (its spans are still recorded)."""
-        if _processor is not None:
-            _processor.agents.pop(self.agent.name, None)
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, default=str, ensure_ascii=False)
-
-
-class DevduckTracingProcessor:
-    """An SDK ``TracingProcessor`` that mirrors SDK spans as devduck OTel spans."""
-
-    def __init__(self) -> None:
-        self.agents: dict[str, Any] = {}
-        self._spans: dict[str, Span] = {}
-        self._agent_of: dict[str, str] = {}
-        self._alias: dict[str, str] = {}
-        self._count = 0
-        self._lock = threading.Lock()
-
-    def on_trace_start(self, trace_: Any) -> None:
-        """Nothing: an SDK trace is a run; its agent spans carry the snapshots."""
-
-    def on_trace_end(self, trace_: Any) -> None:
-        """Nothing to do at the end of a run."""
-
-    def shutdown(self) -> None:
-        """Nothing to release; the recorder owns the OTel pipeline."""
-
-    def force_flush(self) -> None:
-        """Nothing buffered here."""
-
-    def on_span_start(self, span: Any) -> None:
-        """Start the OTel span matching the SDK span, under its SDK parent."""
-        rec = _state.active()
-        if rec is None or suppressed():
-            return
-        with guard("openai-agents span start"):
-            data = span.span_data
-            name, attributes = self._describe_start(rec, data)
-            if name is None:  # task, turn, custom, guardrail: children go to its parent
-                with self._lock:
-                    self._alias[span.span_id] = span.parent_id or ""
-                return
-            parent = self._parent(span.parent_id or "")
-            context = trace.set_span_in_context(parent) if parent is not None else None
-            otel_span = rec.tracer.start_span(name, context=context, attributes=attributes)
-            with self._lock:
-                self._spans[span.span_id] = otel_span
-            if data.type == "agent":
-                self._agent_of[span.span_id] = data.name
-                self._snapshot(rec, otel_span, data.name, before=True)
-            elif data.type == "generation":
-                self._agent_of[span.span_id] = self._owning_agent(span.parent_id or "")
-
-    def _parent(self, sdk_id: str) -> Span | None:
-        with self._lock:
-            for _ in range(64):  # a bounded walk up the spans devduck does not mirror
-                if sdk_id in self._spans:
-                    return self._spans[sdk_id]
-                if sdk_id not in self._alias:
-                    return None
-                sdk_id = self._alias[sdk_id]
-        return None
-
-    def _owning_agent(self, sdk_id: str) -> str:
-        with self._lock:
-            for _ in range(64):
-                if sdk_id in self._agent_of:
-                    return self._agent_of[sdk_id]
-                sdk_id = self._alias.get(sdk_id, "")
-                if not sdk_id:
-                    break
-        return ""
-
-    def _describe_start(self, rec: Any, data: Any) -> tuple[str | None, dict[str, Any]]:
-        kind = data.type
-        if kind == "agent":
-            return f"{attr.OP_INVOKE_AGENT} {data.name}", agent_attributes(rec, data.name)
-        if kind in ("generation", "response"):
-            model = getattr(data, "model", None) or ""
-            return (
-                f"{attr.OP_CHAT} {model}".strip(),
-                {
-                    attr.DEVDUCK_LAYER: "agent",
-                    attr.DEVDUCK_EVENT_TYPE: "model.call",
-                    attr.GEN_AI_OPERATION_NAME: attr.OP_CHAT,
-                    attr.GEN_AI_PROVIDER_NAME: "openai",
-                    attr.GEN_AI_CONVERSATION_ID: rec.session_id,
-                },
-            )
-        if kind == "function":
-            return f"{attr.OP_EXECUTE_TOOL} {data.name}", tool_attributes(data.name, "")
-        if kind == "handoff":
-            return "handoff", {
-                attr.DEVDUCK_LAYER: "agent",
-                attr.DEVDUCK_EVENT_TYPE: "agent.handoff",
-            }
-        return None, {}
-
-    def on_span_end(self, span: Any) -> None:
-        """Copy the SDK span's data onto its OTel span and end it."""
-        with self._lock:
-            otel_span = self._spans.pop(span.span_id, None)
-            self._alias.pop(span.span_id, None)
-        if otel_span is None:
-            return
-        try:
-            with guard("openai-agents span end"):
-                self._finish(otel_span, span)
-        finally:
-            with guard("ending a span"):
-                otel_span.end()
-
-    def _finish(self, otel_span: Span, span: Any) -> None:
-        data = span.span_data
-        kind = data.type
-        if kind == "generation":
-            self._finish_generation(otel_span, data)
-            self._keep_items(self._agent_of.pop(span.span_id, ""), data)
-        elif kind == "response":
-            usage = data.usage or {}
-            set_usage(otel_span, usage.get("input_tokens"), usage.get("output_tokens"))
-        elif kind == "function":
-            otel_span.set_attribute(attr.GEN_AI_TOOL_CALL_ARGUMENTS, data.input or "{}")
-            otel_span.set_attribute(
-                attr.GEN_AI_TOOL_CALL_RESULT, "" if data.output is None else str(data.output)
-            )
-        elif kind == "handoff":
-            otel_span.update_name(f"handoff {data.from_agent} -> {data.to_agent}")
-            otel_span.set_attribute("devduck.handoff.from", str(data.from_agent))
-            otel_span.set_attribute("devduck.handoff.to", str(data.to_agent))
-        error = span.error
-        if error:
-            detail = error.get("data")
-            message = str(error.get("message"))
-            mark_error(otel_span, f"{message}: {_json(detail)}" if detail else message)
-        if kind == "agent":
-            rec = _state.active()
-            if rec is not None:
-                self._snapshot(rec, otel_span, data.name, before=False)
-            self._agent_of.pop(span.span_id, None)
-
-    def _keep_items(self, name: str, data: Any) -> None:
-        agent = self.agents.get(name)
-        if agent is not None:
-            items = [*(data.input or []), *(data.output or [])]
-            setattr(agent, ITEMS_ATTRIBUTE, json.loads(_json(items)))
-
-    def _finish_generation(self, otel_span: Span, data: Any) -> None:
-        if data.model:
-            otel_span.set_attribute(attr.GEN_AI_REQUEST_MODEL, str(data.model))
-        inputs, outputs = list(data.input or []), list(data.output or [])
-        otel_span.set_attribute(GEN_AI_INPUT_MESSAGES, _json(inputs))
-        otel_span.set_attribute(GEN_AI_OUTPUT_MESSAGES, _json(outputs))
-        usage = data.usage or {}
-        set_usage(otel_span, usage.get("input_tokens"), usage.get("output_tokens"))
-        rec = _state.active()
-        if rec is not None:
-            for item in outputs:
-                rec.emit("agent", EVENT_MESSAGE, _message(item), span=otel_span)
-
-    def _snapshot(self, rec: Any, otel_span: Span, name: str, *, before: bool) -> None:
-        agent = self.agents.get(name)
-        if agent is None:
-            return
-        with self._lock:
-            if before:
-                self._count += 1
-            number = self._count
-        where = "before" if before else "after"
-        context = trace.set_span_in_context(otel_span)
-        from opentelemetry import context as otel_context
-
-        token = otel_context.attach(context)
-        try:
-            with guard(f"snapshot {where} invocation"):
-                rec.take_snapshot(agent, f"{where} invocation {number}")
-        finally:
-            otel_context.detach(token)
-
-
-def _message(item: Any) -> dict[str, Any]:
-    from devduck_otel.capture._genai import message_data
-
-    if isinstance(item, dict) and "role" in item:
-        return message_data(item)
-    return message_data(
-        item, role=str(item.get("role", "assistant")) if isinstance(item, dict) else "assistant"
-    )
+        """Give the agent and those it hands off to their own hooks back (spans are still recorded)."""
+        for agent in _with_handoff_agents(self.agent):
+            hooks_of.remove(agent)

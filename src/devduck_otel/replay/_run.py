@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from devduck_otel.capture import _httpwire
 from devduck_otel.integrations import adapter_for
+from devduck_otel.integrations._openai_agents import is_openai_agent
 from devduck_otel.integrations._strands import is_strands_agent
 from devduck_otel.redaction import Redactor
 from devduck_otel.replay import _hook
@@ -98,17 +99,24 @@ def _installed(agent: Any, player: Player) -> Iterator[None]:
     token = _hook.PLAYER.set(player)
     _httpwire.attach()  # requests and httpx are served from the record too
     tools = original = None
+    restore: Callable[[], None] | None = None
     if is_strands_agent(agent):
         from devduck_otel.replay._strands import ReplayModel, ReplayTools
 
         original, tools = agent.model, ReplayTools(player)
         agent.model = ReplayModel(original, player)
         agent.hooks.add_hook(tools)
+    elif is_openai_agent(agent):
+        from devduck_otel.replay._openai_agents import install
+
+        restore = install(agent, player)
     try:
         yield
     finally:
         _hook.PLAYER.reset(token)
         _httpwire.detach()
+        if restore is not None:
+            restore()
         if tools is not None:
             tools.player = None  # Strands has no API to remove a hook provider
             agent.model = original
@@ -161,7 +169,7 @@ def replay(
 
     Args:
         session: The loaded session.
-        agent: A fresh agent (a ``strands.Agent``, or an object with a ``messages``
+        agent: A fresh agent (a ``strands.Agent``, an ``agents.Agent``, or an object with a ``messages``
             list whose model and tool calls are ``@llm`` / ``@tool`` functions).
         until: Serve steps 1..until from the record, then run live (a fork).
         override: What step ``until`` returns instead of its recorded result.

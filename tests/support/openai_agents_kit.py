@@ -1,0 +1,73 @@
+"""What the OpenAI Agents SDK tests share: real tools, an agent, the SDK loop fixture."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from agents import Agent, function_tool
+from agents.models.interface import Model
+from opentelemetry.sdk.trace import ReadableSpan
+
+
+@function_tool
+def read_note(path: str) -> str:
+    """Read a text file."""
+    return Path(path).read_text(encoding="utf-8")
+
+
+@function_tool
+def fetch(url: str) -> str:
+    """GET a URL and return the body."""
+    return httpx.get(url, timeout=10).text
+
+
+@function_tool
+def explode(reason: str) -> str:
+    """Always fails."""
+    raise ValueError(f"boom: {reason}")
+
+
+TOOLS = [read_note, fetch, explode]
+
+
+@pytest.fixture
+def close_sdk_loop() -> Iterator[None]:
+    """Close the default event loop ``Runner.run_sync`` leaves open for reuse."""
+    yield
+    policy = asyncio.get_event_loop_policy()
+    try:
+        loop = policy.get_event_loop()
+    except RuntimeError:
+        return
+    loop.close()
+    policy.set_event_loop(None)
+
+
+def make_agent(model: Model, **kwargs: Any) -> Agent:
+    """The test agent ``helper`` with the three tools (``kwargs`` override)."""
+    options: dict[str, Any] = {
+        "name": "helper",
+        "instructions": "You are terse.",
+        "model": model,
+        "tools": list(TOOLS),
+    }
+    options.update(kwargs)
+    return Agent(**options)
+
+
+def user(text: str) -> Any:
+    """A user input item."""
+    return {"role": "user", "content": text}
+
+
+def parent_name(span: ReadableSpan, spans: list[ReadableSpan]) -> str | None:
+    """The name of ``span``'s parent among ``spans``."""
+    if span.parent is None:
+        return None
+    by_id = {s.context.span_id: s.name for s in spans}
+    return by_id.get(span.parent.span_id)
