@@ -10,14 +10,30 @@ Example:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from devduck_otel.testing._models import ModelRequest, ScriptedModel, Turn, text_turn, tool_turn
 from devduck_otel.testing._replay import assert_replays
 
+if TYPE_CHECKING:
+    from devduck_otel.testing._chat_model import ChatRequest, ScriptedChatModel
+
 __all__ = [
+    "ChatRequest",
     "ModelRequest",
     "assert_replays",
+    "ScriptedChatModel",
     "ScriptedModel",
     "text_turn",
     "tool_turn",
     "Turn",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``ScriptedChatModel`` and ``ChatRequest`` import langchain-core only when asked for."""
+    if name in ("ScriptedChatModel", "ChatRequest"):
+        from devduck_otel.testing import _chat_model
+
+        return getattr(_chat_model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
