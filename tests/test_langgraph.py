@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import operator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypedDict
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.types import Command, interrupt
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
@@ -116,6 +119,10 @@ def test_checkpointed_graph_snapshots_carry_thread_and_checkpoint_ids(
     ]
     # durability="sync": each step's checkpoint is written before the next step starts.
     assert [states[n]["checkpoint_id"] for n in (1, 2, 3)] == [history[n] for n in (1, 2, 3)]
+    before_two = session.snapshots[5]
+    assert before_two.description == "before invocation 2"
+    assert before_two.last_query == "second"
+    assert [m["data"]["content"] for m in before_two.agent_messages][-1] == "one"  # the thread's
     last = session.snapshots[-1]
     assert last.agent_state["langgraph"]["checkpoint_id"] == history[max(history)]
     assert [m["data"]["content"] for m in last.agent_messages][-2:] == ["second", "two"]
@@ -269,3 +276,133 @@ def test_snapshot_messages_are_json_documents(provider: TracerProvider) -> None:
     snap = stop_and_load().snapshots[-1]
     text = json.dumps(snap.agent_messages, ensure_ascii=False)
     assert "__devduck__" not in text and "¡hola! 🦆" in text
+
+
+class _Fan(TypedDict):
+    trail: Annotated[list[str], operator.add]
+    count: int
+
+
+def _fan_out_graph() -> Any:
+    """``a``, then ``b`` and ``c`` in one super-step; no ``messages`` channel at all."""
+    builder = StateGraph(_Fan)
+    builder.add_node("a", lambda s: {"trail": ["a"], "count": s["count"] + 1})
+    builder.add_node("b", lambda s: {"trail": ["b"]})
+    builder.add_node("c", lambda s: {"trail": ["c"]})
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "b")
+    builder.add_edge("a", "c")
+    return builder.compile()
+
+
+def test_parallel_nodes_share_one_step_snapshot_and_streams_are_recorded(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """``stream`` is recorded like ``invoke``; two nodes of one super-step make one snapshot."""
+    graph = _fan_out_graph()
+    devduck_otel.instrument(graph, tracer_provider=provider)
+    updates = list(graph.stream({"trail": [], "count": 0}, stream_mode="updates"))
+    session = stop_and_load()
+    assert len(updates) == 3
+    descriptions = [s.description for s in session.snapshots]
+    assert descriptions[:2] == ["before invocation 1", "after step 1 (a)"]
+    assert descriptions[2] in ("after step 2 (b, c)", "after step 2 (c, b)")
+    last = session.snapshots[-1]
+    assert last.agent_messages == []
+    assert sorted(last.agent_state["channels"]["trail"]) == ["a", "b", "c"]
+    assert session.get_snapshot(2).agent_state["channels"] == {"trail": ["a"], "count": 1}
+    nodes = [s for s in exporter.get_finished_spans() if s.name.startswith("graph_node")]
+    assert sorted(int(str((s.attributes or {})["langgraph.step"])) for s in nodes) == [1, 2, 2]
+    updates_seen = [e["data"]["update"] for e in session.get_events_by_type("graph.node")]
+    assert {"trail": ["a"], "count": 1} in updates_seen
+
+
+def test_concurrent_runs_of_one_graph_stay_apart(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """Two threads running the same graph at once: two traces, each with its own nodes."""
+    graph = _fan_out_graph()
+    devduck_otel.instrument(graph, tracer_provider=provider)
+    with ThreadPoolExecutor(2) as pool:
+        outs = list(pool.map(graph.invoke, [{"trail": [], "count": n} for n in (0, 10)]))
+    stop_and_load()
+    assert [o["count"] for o in outs] == [1, 11]
+    spans = exporter.get_finished_spans()
+    roots = [s for s in spans if s.name == "invoke_agent LangGraph"]
+    assert len(roots) == 2
+    for root in roots:
+        inside = [s for s in spans if s.context.trace_id == root.context.trace_id]
+        assert sorted(s.name for s in inside if s.name.startswith("graph_node")) == [
+            "graph_node a",
+            "graph_node b",
+            "graph_node c",
+        ]
+
+
+class _Unpicklable:
+    def __reduce__(self) -> Any:
+        raise TypeError("no pickling")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr either")
+
+
+def test_a_channel_nothing_can_hold_never_breaks_the_graph(
+    monkeypatch: pytest.MonkeyPatch, provider: TracerProvider
+) -> None:
+    """A hostile channel value: the graph's result is untouched; the snapshot notes the loss."""
+    monkeypatch.setenv("DEVDUCK_RAISE_INTERNAL_ERRORS", "false")
+    graph = react_graph(ScriptedChatModel(turns=["hi"]))
+    devduck_otel.instrument(graph, tracer_provider=provider)
+    hostile = _Unpicklable()
+    out = graph.invoke({"messages": [("user", "x")], "report": hostile})
+    session = stop_and_load()
+    assert out["report"] is hostile and out["messages"][-1].content == "hi"
+    last = session.snapshots[-1]
+    assert last.agent_messages[-1]["data"]["content"] == "hi"
+    assert any("agent state left out" in note for note in last.notes)
+
+
+def test_scripted_model_errors_are_recorded_on_the_chat_span(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """A model that fails (a scripted exception, then no turn left): ERROR spans, clear errors."""
+    graph = react_graph(ScriptedChatModel(turns=[ConnectionError("provider down")]))
+    devduck_otel.instrument(graph, tracer_provider=provider)
+    with pytest.raises(ConnectionError, match="provider down"):
+        graph.invoke({"messages": [("user", "x")]})
+    with pytest.raises(RuntimeError, match="no scripted turn left"):
+        graph.invoke({"messages": [("user", "y")]})
+    session = stop_and_load()
+    chats = [s for s in exporter.get_finished_spans() if s.name.startswith("chat")]
+    assert [s.status.status_code for s in chats] == [StatusCode.ERROR, StatusCode.ERROR]
+    errors = [s.error for s in session.steps]
+    assert errors == [
+        "ConnectionError: provider down",
+        "RuntimeError: ScriptedChatModel: no scripted turn left",
+    ]
+
+
+def test_an_interrupt_is_no_failure(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """``interrupt()`` pauses a checkpointed run: the run's span is not an error; resuming records on."""
+
+    def ask(state: MessagesState) -> dict[str, Any]:
+        answer = interrupt("approve?")
+        return {"messages": [AIMessage(f"approved: {answer}")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("ask", ask)
+    builder.add_edge(START, "ask")
+    graph: Any = builder.compile(checkpointer=InMemorySaver())
+    devduck_otel.instrument(graph, tracer_provider=provider)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    paused = graph.invoke({"messages": [("user", "go")]}, config)
+    assert "__interrupt__" in paused
+    done = graph.invoke(Command(resume="yes"), config)
+    session = stop_and_load()
+    assert done["messages"][-1].content == "approved: yes"
+    roots = [s for s in exporter.get_finished_spans() if s.name.startswith("invoke_agent")]
+    assert [s.status.status_code for s in roots] == [StatusCode.UNSET, StatusCode.UNSET]
+    assert session.snapshots[-1].agent_messages[-1]["data"]["content"] == "approved: yes"

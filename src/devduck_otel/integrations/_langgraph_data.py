@@ -73,7 +73,19 @@ def encode_messages(messages: Any) -> list[Any]:
     """Return the ``messages`` channel as a list of JSON dicts (other items as they are)."""
     if not isinstance(messages, (list, tuple)):
         return [] if messages is None else [encode(messages)]
-    return [encode_message(m) if is_message(m) else encode(m) for m in messages]
+    return [encode_message(m) if is_message(m) else _coerced(m) for m in messages]
+
+
+def _coerced(item: Any) -> Any:
+    """A ``("user", "hi")`` or ``"hi"`` input item as the message LangGraph makes of it."""
+    if isinstance(item, (str, tuple)):
+        from langchain_core.messages import convert_to_messages
+
+        try:
+            return encode_message(convert_to_messages([item])[0])
+        except Exception:  # not message-shaped after all: kept as it is
+            return encode(item)
+    return encode(item)
 
 
 def encode(value: Any) -> Any:

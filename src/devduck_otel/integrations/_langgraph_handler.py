@@ -119,9 +119,11 @@ class DevduckGraphHandler(CallCallbacks, BaseCallbackHandler):
         graph = self._graph()
         if rec is None or graph is None or not self.enabled or suppressed():
             return
-        if rec.session_id != self._session:
-            self._session, self._count = rec.session_id, 0
-        self._count += 1
+        with self._lock:
+            if rec.session_id != self._session:
+                self._session, self._count = rec.session_id, 0
+            self._count += 1
+            number = self._count
         thread = metadata.get("thread_id")
         thread_id = None if thread is None else str(thread)
         self._seed_state(graph, inputs, thread_id)
@@ -133,7 +135,7 @@ class DevduckGraphHandler(CallCallbacks, BaseCallbackHandler):
             rec,
             LangGraphAdapter(graph),
             name=name,
-            number=self._count,
+            number=number,
             query=query_text(inputs),
             adopt=span,
         )
@@ -146,12 +148,11 @@ class DevduckGraphHandler(CallCallbacks, BaseCallbackHandler):
 
     def _seed_state(self, graph: Any, inputs: Any, thread_id: str | None) -> None:
         """The state before the run: the thread's (checkpointed graph), else the input."""
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = dict(inputs) if isinstance(inputs, dict) else {}
         if thread_id is not None and has_checkpointer(graph):
+            values = {}
             with guard("reading the graph state"):
                 values = dict(graph.get_state({"configurable": {"thread_id": thread_id}}).values)
-        if isinstance(inputs, dict):
-            values.update(inputs)
         self.record.values = values
 
     def _begin_node(self, run: GraphRun, run_id: UUID, node: str, step: int, inputs: Any) -> None:
