@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.callbacks import BaseCallbackHandler, CallbackManager
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, MessagesState, StateGraph
@@ -406,3 +406,21 @@ def test_an_interrupt_is_no_failure(
     roots = [s for s in exporter.get_finished_spans() if s.name.startswith("invoke_agent")]
     assert [s.status.status_code for s in roots] == [StatusCode.UNSET, StatusCode.UNSET]
     assert session.snapshots[-1].agent_messages[-1]["data"]["content"] == "approved: yes"
+
+
+def test_a_callback_manager_in_the_graph_config_is_kept(provider: TracerProvider) -> None:
+    """``with_config(callbacks=CallbackManager)``: ours joins a copy; the user's handler still runs."""
+    seen: list[str] = []
+
+    class Mine(BaseCallbackHandler):
+        def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+            seen.append("model")
+
+    manager = CallbackManager(handlers=[Mine()], inheritable_handlers=[Mine()])
+    graph = react_graph(ScriptedChatModel(turns=["hi"])).with_config(callbacks=manager)
+    devduck_otel.instrument(graph, tracer_provider=provider)
+    graph.invoke({"messages": [("user", "hello")]})
+    session = stop_and_load()
+    assert seen == ["model"]
+    assert len(manager.handlers) == 1  # the user's manager itself is unchanged
+    assert [s.name for s in session.steps] == ["scripted-chat-1"]
