@@ -33,7 +33,11 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     """``ScriptedChatModel`` and ``ChatRequest`` import langchain-core only when asked for."""
     if name in ("ScriptedChatModel", "ChatRequest"):
-        from devduck_otel.testing import _chat_model
-
+        try:
+            from devduck_otel.testing import _chat_model
+        except ImportError as exc:
+            raise ImportError(
+                f'{name} needs langchain-core: pip install "devduck-otel[langgraph]"'
+            ) from exc
         return getattr(_chat_model, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
