@@ -424,3 +424,30 @@ def test_a_callback_manager_in_the_graph_config_is_kept(provider: TracerProvider
     assert seen == ["model"]
     assert len(manager.handlers) == 1  # the user's manager itself is unchanged
     assert [s.name for s in session.steps] == ["scripted-chat-1"]
+
+
+def test_a_stream_closed_early_leaves_no_span_open(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """Closing ``stream`` early ends the run as no failure; its node updates are recorded.
+
+    The state after the last step is then unknown (no next step read it, no output
+    came), so no step snapshot claims it.
+    """
+    graph = _fan_out_graph()
+    devduck_otel.instrument(graph, tracer_provider=provider)
+    stream = graph.stream({"trail": [], "count": 0}, stream_mode="updates")
+    assert next(iter(stream)) == {"a": {"trail": ["a"], "count": 1}}
+    stream.close()
+    graph.invoke({"trail": [], "count": 5})
+    session = stop_and_load()
+    spans = exporter.get_finished_spans()
+    roots = [s for s in spans if s.name == "invoke_agent LangGraph"]
+    assert [s.status.status_code for s in roots] == [StatusCode.UNSET, StatusCode.UNSET]
+    assert [s.name for s in spans].count("graph_node a") == 2
+    assert [s.description for s in session.snapshots][:2] == [
+        "before invocation 1",
+        "after invocation 1",
+    ]
+    first_update = session.get_events_by_type("graph.node")[0]["data"]
+    assert first_update["update"] == {"trail": ["a"], "count": 1}

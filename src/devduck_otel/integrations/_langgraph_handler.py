@@ -241,11 +241,10 @@ class DevduckGraphHandler(CallCallbacks, BaseCallbackHandler):
         self, run_id: UUID, run: GraphRun, outputs: Any, error: BaseException | None
     ) -> None:
         opened = self._forget(run_id)
-        with self._lock:
-            self._runs.pop(run_id, None)
+        self._forget_all(run_id)
         graph = self._graph()
         try:
-            if run.step > 0 and (error is None or is_interrupt(error)):
+            if run.step > 0 and isinstance(outputs, dict):  # no output: state unknown
                 self._step_snapshot(run, run.step, list(run.nodes), outputs)
             if graph is not None and run.thread_id is not None and has_checkpointer(graph):
                 self.record.meta.update(_run_checkpoints(graph, run))

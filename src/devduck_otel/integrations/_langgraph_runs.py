@@ -115,6 +115,20 @@ class RunTable:
                 current = self._parent.get(current)
         return None
 
+    def _forget_all(self, root: UUID) -> None:
+        """Drop what is left of the graph run ``root``; end its spans whose end never came."""
+        with self._lock:
+            self._runs.pop(root, None)
+            left = [run_id for run_id, of in self._root_of.items() if of == root]
+            dangling = [self._open.pop(run_id) for run_id in left if run_id in self._open]
+            for run_id in left:
+                self._root_of.pop(run_id, None)
+                self._parent.pop(run_id, None)
+        for opened in dangling:
+            opened.span.set_attribute("devduck.incomplete", True)
+            with guard("ending a span"):
+                opened.span.end()
+
     def _forget(self, run_id: UUID) -> OpenRun | None:
         with self._lock:
             self._root_of.pop(run_id, None)
@@ -133,7 +147,13 @@ class RunTable:
 
 
 def is_interrupt(error: BaseException) -> bool:
-    """LangGraph's interrupts and ``Command`` bubbles (``GraphBubbleUp``) end a run early."""
+    """Whether ``error`` ends a run early without failing it.
+
+    LangGraph's interrupts and ``Command`` bubbles (``GraphBubbleUp``), and
+    ``GeneratorExit``: the caller closed the stream before its end.
+    """
+    if isinstance(error, GeneratorExit):
+        return True
     return any(c.__name__ == "GraphBubbleUp" for c in type(error).__mro__)
 
 
