@@ -115,8 +115,8 @@ def test_exporter_wheel_alone_imports(dist: Path, cache: Path, tmp_path: Path) -
 def test_readme_install_command_works_from_the_clone(cache: Path, tmp_path: Path) -> None:
     """The README's install command, in a fresh venv at the clone, installs both distributions.
 
-    Strands is not installed there: ``devduck_otel.testing`` still imports, and its
-    scripted model says which extra it needs.
+    Strands and LangChain are not installed there: ``devduck_otel.testing`` still
+    imports, and its scripted models say which extra they need.
     """
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     match = re.search(r"<!-- install -->\s*```shell\n(.*?)```", text, re.S)
@@ -133,6 +133,13 @@ def test_readme_install_command_works_from_the_clone(cache: Path, tmp_path: Path
         "    ScriptedModel()\n"
         "except ImportError as exc:\n"
         "    print(exc)\n"
+        "try:\n"
+        "    from devduck_otel.testing import ScriptedChatModel\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
     )
-    out = _run([python, "-c", code], cwd=tmp_path).strip()
-    assert out == 'ScriptedModel needs strands-agents: pip install "devduck-otel[strands]"'
+    out = _run([python, "-c", code], cwd=tmp_path).strip().splitlines()
+    assert out == [
+        'ScriptedModel needs strands-agents: pip install "devduck-otel[strands]"',
+        'ScriptedChatModel needs langchain-core: pip install "devduck-otel[langgraph]"',
+    ]

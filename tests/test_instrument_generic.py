@@ -271,11 +271,12 @@ def test_unprintable_agent_error_reaches_the_caller_unchanged(
 
 
 def test_works_without_strands_installed() -> None:
-    """With strands unimportable the package imports and instruments plain agents."""
+    """With strands (and langgraph, langchain-core) unimportable the package records plain agents."""
     script = textwrap.dedent(
         """
         import sys
-        sys.modules["strands"] = None  # any `import strands` now fails
+        for name in ("strands", "langgraph", "langchain_core"):
+            sys.modules[name] = None  # any import of them now fails
         import devduck_otel
 
         class Agent:
@@ -291,6 +292,7 @@ def test_works_without_strands_installed() -> None:
         session = devduck_otel.load_session(devduck_otel.stop_recording())
         assert len(session.get_events_by_type("message")) == 1
         assert "strands.agent.agent" not in sys.modules
+        assert not [m for m in sys.modules if m.startswith(("langgraph.", "langchain_core."))]
         """
     )
     done = subprocess.run(

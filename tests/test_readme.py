@@ -70,3 +70,9 @@ def test_openai_agents_quickstart_runs_with_a_scripted_model(tmp_path: Path) -> 
     )
     out = _run(prelude + readme_block("openai-agents-quickstart"), tmp_path)
     assert out.strip().splitlines()[-1].strip() == "2 words."
+
+
+def test_langgraph_quickstart_runs_as_written(tmp_path: Path) -> None:
+    """The LangGraph quick start runs offline as written and prints what its comments say."""
+    block = readme_block("langgraph-quickstart")
+    check_printed(block, _run(block, tmp_path))

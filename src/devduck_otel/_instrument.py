@@ -44,7 +44,9 @@ def instrument(
     sure a recording runs.
 
     Args:
-        agent: A ``strands.Agent``, an ``agents.Agent``, ``"openai-agents"`` (every
+        agent: A ``strands.Agent``, an ``agents.Agent``, a compiled LangGraph graph
+            (its runs are recorded through a callback handler in ``graph.config``),
+            ``"openai-agents"`` (every
             run of the OpenAI Agents SDK in the process), or any object with a ``messages`` list and a
             ``__call__``, ``run`` or ``invoke`` method. ``None``: no agent.
         session_id: The id of the recording started here. Ignored when one already

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from devduck_otel.integrations._base import AdapterType, AgentAdapter
 from devduck_otel.integrations._generic import GenericAdapter
+from devduck_otel.integrations._langgraph import LangGraphAdapter
 from devduck_otel.integrations._openai_agents import OpenAIAgentsAdapter
 from devduck_otel.integrations._strands import StrandsAdapter
 
@@ -25,6 +26,7 @@ __all__ = ["ADAPTERS", "AgentAdapter", "adapter_for"]
 ADAPTERS: Final[tuple[AdapterType, ...]] = (
     StrandsAdapter,
     OpenAIAgentsAdapter,
+    LangGraphAdapter,
     GenericAdapter,  # the fallback: any object with a `messages` list
 )
 """Adapter classes, most specific first."""
@@ -48,5 +50,6 @@ def adapter_for(agent: Any) -> AgentAdapter:
     raise TypeError(
         f"cannot record {type(agent).__name__}: an agent needs a `messages` list "
         "(and a __call__, run or invoke method to be instrumented), or must be an "
-        "agent of a supported framework (strands.Agent, agents.Agent)"
+        "agent of a supported framework (strands.Agent, agents.Agent, a compiled "
+        "LangGraph graph)"
     )

@@ -1,0 +1,62 @@
+"""What the LangGraph tests share: real tools and a ReAct-style graph around a scripted model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+from langchain_core.tools import tool
+from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.prebuilt import ToolNode, tools_condition
+
+from devduck_otel.testing import ScriptedChatModel
+
+
+@tool
+def read_note(path: str) -> str:
+    """Read a text file."""
+    return Path(path).read_text(encoding="utf-8")
+
+
+@tool
+def fetch(url: str) -> str:
+    """GET a URL and return the body."""
+    return httpx.get(url, timeout=10).text
+
+
+@tool
+def explode(reason: str) -> str:
+    """Always fails."""
+    raise ValueError(f"boom: {reason}")
+
+
+TOOLS = [read_note, fetch, explode]
+
+
+class NotesState(MessagesState):
+    """The messages plus two channels of other kinds."""
+
+    notes: list[str]
+    report: Any
+
+
+def react_graph(model: ScriptedChatModel, *, checkpointer: Any = None, name: str = "helper") -> Any:
+    """A compiled graph: ``agent`` (the model with the tools bound) and ``tools`` in a loop."""
+    bound = model.bind_tools(TOOLS)
+
+    def agent(state: NotesState) -> dict[str, Any]:
+        return {"messages": [bound.invoke(state["messages"])]}
+
+    builder = StateGraph(NotesState)
+    builder.add_node("agent", agent)
+    builder.add_node("tools", ToolNode(TOOLS, handle_tool_errors=True))
+    builder.add_edge(START, "agent")
+    builder.add_conditional_edges("agent", tools_condition)
+    builder.add_edge("tools", "agent")
+    return builder.compile(checkpointer=checkpointer, name=name)
+
+
+def without_ids(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Encoded messages without their ``id`` (LangGraph gives new messages random ids)."""
+    return [{**m, "data": {k: v for k, v in m["data"].items() if k != "id"}} for m in messages]
