@@ -225,11 +225,17 @@ class SessionSpanProcessor(SpanProcessor):
         exporter: The session exporter.
         capture_content: Leave content (``devduck.content``, GenAI messages, tool
             arguments and results) on devduck-otel's spans for later processors.
+
+    Attributes:
+        last: Set by whoever builds the provider when no processor comes after this
+            one (devduck's own provider without collectors): spans are then handed on
+            untouched, since nobody receives them.
     """
 
     def __init__(self, exporter: DevduckZipSpanExporter, *, capture_content: bool = False) -> None:
         self.exporter = exporter
         self.capture_content = capture_content
+        self.last = False
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Register the live span with the journal."""
@@ -238,7 +244,8 @@ class SessionSpanProcessor(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         """Queue the ended span, frozen as it is now; hand on a span without payloads."""
         self.exporter.journal.span_ended(span)
-        hand_on(span, capture_content=self.capture_content)
+        if not self.last:
+            hand_on(span, capture_content=self.capture_content)
 
     def shutdown(self) -> None:
         """Shut the exporter down (an exporter of its own session writes its ZIP)."""

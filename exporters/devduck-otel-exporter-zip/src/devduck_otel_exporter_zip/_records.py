@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Status
 
 from devduck_otel_exporter_zip import schema as F
@@ -25,8 +27,8 @@ class SpanRecord:
     Attributes:
         span: The SDK span (ids, kind, resource, scope, links, start time).
         name: The span's name when it was read.
-        attributes: A copy of its attributes.
-        events: A copy of its events.
+        attributes: Its attributes as they were when it was read (never changed after).
+        events: Its events as they were when it was read (never changed after).
         dropped_events: Events the SDK dropped before ``events[0]`` (limits).
         status: Its status when it was read.
         end_time: Its end time, or ``None`` while it runs.
@@ -34,24 +36,35 @@ class SpanRecord:
 
     span: ReadableSpan
     name: str
-    attributes: dict[str, Any]
-    events: tuple[Event, ...]
+    attributes: Mapping[str, Any]
+    events: Sequence[Event]
     dropped_events: int
     status: Status
     end_time: int | None
 
     @classmethod
     def freeze(cls, span: ReadableSpan) -> SpanRecord:
-        """Copy what a later processor could change (cheap: shallow copies)."""
-        return cls(
-            span,
-            span.name,
-            dict(span.attributes or {}),
-            tuple(span.events),
-            span.dropped_events,
-            span.status,
-            span.end_time,
-        )
+        """Keep what a later processor could change, as it is now.
+
+        An ended SDK span is kept by reference, no copy: its attributes are sealed
+        (the SDK refuses writes once it ends) and its event list is append-only and
+        closed, and a processor that rewrites the span (OpenInference) assigns new
+        objects to the ``ReadableSpan`` it was handed, which the record does not read
+        again. A live span, or a span of another shape, is copied (shallow).
+        """
+        attributes = getattr(span, "_attributes", None)
+        events = getattr(span, "_events", None)
+        ended = span.end_time is not None
+        if ended and type(attributes) is BoundedAttributes and attributes._immutable:
+            kept: Mapping[str, Any] = attributes._dict
+        else:
+            kept = dict(span.attributes or {})
+        if ended and type(events) is BoundedList:
+            frozen: Sequence[Event] = events._dq  # type: ignore[attr-defined]
+            dropped = events.dropped
+        else:
+            frozen, dropped = tuple(span.events), span.dropped_events
+        return cls(span, span.name, kept, frozen, dropped, span.status, span.end_time)
 
     @property
     def ended(self) -> bool:
