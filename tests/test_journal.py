@@ -132,6 +132,27 @@ def test_pending_events_are_bounded(tmp_path: Path) -> None:
     journal.close()
 
 
+def test_a_burst_of_ended_spans_wakes_the_flush_thread(tmp_path: Path) -> None:
+    """WAKE_PENDING ended spans are written by the flush thread before its interval is up.
+
+    So a burst is derived while it comes and ``stop`` finds little left (the interval
+    here is 60 s; the poll gives up after 30).
+    """
+    import time
+
+    from devduck_otel_exporter_zip._journal import WAKE_PENDING
+
+    journal = _journal(tmp_path)
+    for _ in range(WAKE_PENDING):
+        _feed(journal, 1)
+    events = journal.path / "events.jsonl"
+    deadline = time.monotonic() + 30
+    while events.read_bytes().count(b"\n") < 1 + WAKE_PENDING and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert events.read_bytes().count(b"\n") == 1 + WAKE_PENDING
+    journal.close()
+
+
 def test_kill_minus_nine_then_recover_keeps_every_flushed_event(recordings_dir: Path) -> None:
     """After kill -9, `recover` restores every event flushed before the kill, as a valid ZIP."""
     _crash(300)

@@ -127,22 +127,33 @@ class JournalFiles:
 def encoded_spans(spans: list[SpanRecord], redacting: Redacting) -> list[bytes]:
     """Each span as ``Redacting.span_bytes`` gives it, with one secret scan for the batch.
 
-    A span that carries a snapshot payload or an attribute under a secret key, and
-    every span of a batch whose joined encoding may hold a secret, goes through
-    ``span_bytes`` one by one; the rest are encoded once and scanned together.
+    A span that carries a snapshot payload or an attribute under a secret key goes
+    through ``span_bytes``; so does every span of a batch whose text may hold a
+    secret. The batch is tested on what a span holds that could be a secret (its
+    name, attribute keys and values, event names and attributes, status message),
+    not on its OTLP JSON, whose ``{"key": ...}`` pairs would each make the scanner
+    judge a name already judged by ``is_secret_key``.
     """
     redactor = redacting.redactor
     if redactor is None:
         return [redacting.span_bytes(record) for record in spans]
-    out: list[bytes | None] = []
+    plain: list[SpanRecord] = []
+    texts: list[bytes] = []
     for record in spans:
         keys = {*record.attributes, *(k for e in record.events for k in e.attributes or {})}
-        special = any(map(redactor.is_secret_key, keys)) or not _PAYLOAD.isdisjoint(keys)
-        out.append(None if special else span_json(record))
-    plain = [data for data in out if data is not None]
-    if plain and redactor.may_contain_secret(b"\n".join(plain)):
-        out = [None] * len(spans)
+        if not any(map(redactor.is_secret_key, keys)) and _PAYLOAD.isdisjoint(keys):
+            plain.append(record)
+            texts.append(_scanned_text(record))
+    if plain and redactor.may_contain_secret(b"\n".join(texts)):
+        plain = []
+    clean = {id(record) for record in plain}
     return [
-        data if data is not None else redacting.span_bytes(record)
-        for record, data in zip(spans, out, strict=True)
+        span_json(record) if id(record) in clean else redacting.span_bytes(record)
+        for record in spans
     ]
+
+
+def _scanned_text(record: SpanRecord) -> bytes:
+    events = [(e.name, tuple((e.attributes or {}).items())) for e in record.events]
+    value = (record.name, tuple(record.attributes.items()), events, record.status.description)
+    return orjson.dumps(value, default=str)

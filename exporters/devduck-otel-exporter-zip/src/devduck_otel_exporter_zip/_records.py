@@ -9,7 +9,7 @@ as it was when it ended, whatever runs after us.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry.attributes import BoundedAttributes
@@ -41,6 +41,9 @@ class SpanRecord:
     dropped_events: int
     status: Status
     end_time: int | None
+    _explicit: set[str] | None = field(default=None, repr=False)
+    ids: tuple[str | None, str | None, str | None] | None = field(default=None, repr=False)
+    """The ids its events are filed under, once worked out (``_derive.span_ids``)."""
 
     @classmethod
     def freeze(cls, span: ReadableSpan) -> SpanRecord:
@@ -87,10 +90,13 @@ class SpanRecord:
 
     def explicit_types(self) -> set[str]:
         """Event types recorded explicitly on the span (those are never derived again)."""
-        found = {
-            str(t) for e in self.events if (t := (e.attributes or {}).get(F.DEVDUCK_EVENT_TYPE))
-        }
-        return found.union(map(str, as_list(self.attributes.get(F.DEVDUCK_CARRIED_TYPES))))
+        if self._explicit is None:
+            found = {
+                str(t) for e in self.events if (t := (e.attributes or {}).get(F.DEVDUCK_EVENT_TYPE))
+            }
+            carried = self.attributes.get(F.DEVDUCK_CARRIED_TYPES)
+            self._explicit = found.union(map(str, as_list(carried))) if carried else found
+        return self._explicit
 
 
 def hex_id(value: int | None, width: int) -> str | None:
