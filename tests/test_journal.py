@@ -120,10 +120,15 @@ def test_events_of_a_span_that_has_not_ended_reach_disk(tmp_path: Path) -> None:
     journal.close()
 
 
-def test_pending_events_are_bounded(tmp_path: Path) -> None:
-    """Past MAX_PENDING ended spans the ending thread flushes inline: memory stays bounded."""
+def test_pending_events_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_PENDING ended spans the ending thread flushes inline: memory stays bounded.
+
+    The flush thread is not woken early here, so only the inline flush can write.
+    """
+    from devduck_otel_exporter_zip import _journal as journal_module
     from devduck_otel_exporter_zip._journal import MAX_PENDING
 
+    monkeypatch.setattr(journal_module, "WAKE_PENDING", MAX_PENDING * 10)
     journal = _journal(tmp_path)
     for _ in range(MAX_PENDING + 10):
         _feed(journal, 1)

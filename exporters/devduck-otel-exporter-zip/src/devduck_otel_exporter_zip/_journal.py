@@ -35,7 +35,7 @@ logger = logging.getLogger("devduck_otel_exporter_zip")
 
 MAX_PENDING: Final = 4096
 """Ended spans waiting above which the ending thread flushes inline (bounds memory)."""
-WAKE_PENDING: Final = 256
+WAKE_PENDING: Final = 128
 """Ended spans waiting at which the flush thread is woken before its interval is up, so
 that a burst is derived as it comes and ``stop`` finds little left to do."""
 

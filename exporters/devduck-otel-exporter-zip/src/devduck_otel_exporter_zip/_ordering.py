@@ -49,10 +49,21 @@ def _blocks(mm: mmap.mmap) -> Iterator[list[bytes]]:
         pos = cut + 1
 
 
+def _stamps(block: list[bytes]) -> list[int]:
+    """The timestamps of a block's lines (one comprehension; line by line if one is odd)."""
+    start = len(_TS_KEY)
+    try:
+        if all(line.startswith(_TS_KEY) for line in block):
+            return [int(line[start : line.index(b",", start)]) for line in block]
+    except ValueError:
+        pass
+    return [_timestamp(line) for line in block]
+
+
 def _in_order(mm: mmap.mmap) -> bool:
     last = -1
     for block in _blocks(mm):
-        stamps = [_timestamp(line) for line in block]
+        stamps = _stamps(block)
         if stamps[0] < last or stamps != sorted(stamps):
             return False
         last = stamps[-1]

@@ -86,7 +86,7 @@ class _EventCounter:
 
     def watch(self, blocks: Iterator[list[bytes]]) -> Iterator[list[bytes]]:
         for block in blocks:
-            if any(_SNAPSHOT_TYPE in line for line in block):
+            if _SNAPSHOT_TYPE in b"\n".join(block):  # one search in C, not one a line
                 for line in block:
                     self.total += 1
                     if _SNAPSHOT_TYPE in line:
