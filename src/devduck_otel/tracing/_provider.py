@@ -278,8 +278,9 @@ def setup_tracing(
     collectors = build_collector_processors(redactor=redactor, capture_content=capture_content)
     if collectors is not None:
         provider.add_span_processor(collectors)
-    elif isinstance(session_processor, SessionSpanProcessor):
-        session_processor.last = True  # nothing after it: nothing to strip for
+    multi = provider._active_span_processor
+    if isinstance(session_processor, SessionSpanProcessor):  # strip only for a follower
+        session_processor.followed = lambda: len(multi._span_processors) > 1
     setup = TracingSetup(provider, True, session_processor=session_processor, collectors=collectors)
     _live.add(setup)
     return setup
