@@ -120,15 +120,41 @@ def test_events_of_a_span_that_has_not_ended_reach_disk(tmp_path: Path) -> None:
     journal.close()
 
 
-def test_pending_events_are_bounded(tmp_path: Path) -> None:
-    """Past MAX_PENDING ended spans the ending thread flushes inline: memory stays bounded."""
+def test_pending_events_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_PENDING ended spans the ending thread flushes inline: memory stays bounded.
+
+    The flush thread is not woken early here, so only the inline flush can write.
+    """
+    from devduck_otel_exporter_zip import _journal as journal_module
     from devduck_otel_exporter_zip._journal import MAX_PENDING
 
+    monkeypatch.setattr(journal_module, "WAKE_PENDING", MAX_PENDING * 10)
     journal = _journal(tmp_path)
     for _ in range(MAX_PENDING + 10):
         _feed(journal, 1)
     written = (journal.path / "events.jsonl").read_bytes().count(b"\n")
     assert written >= MAX_PENDING
+    journal.close()
+
+
+def test_a_burst_of_ended_spans_wakes_the_flush_thread(tmp_path: Path) -> None:
+    """WAKE_PENDING ended spans are written by the flush thread before its interval is up.
+
+    So a burst is derived while it comes and ``stop`` finds little left (the interval
+    here is 60 s; the poll gives up after 30).
+    """
+    import time
+
+    from devduck_otel_exporter_zip._journal import WAKE_PENDING
+
+    journal = _journal(tmp_path)
+    for _ in range(WAKE_PENDING):
+        _feed(journal, 1)
+    events = journal.path / "events.jsonl"
+    deadline = time.monotonic() + 30
+    while events.read_bytes().count(b"\n") < 1 + WAKE_PENDING and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert events.read_bytes().count(b"\n") == 1 + WAKE_PENDING
     journal.close()
 
 

@@ -295,3 +295,35 @@ def test_collector_safe_exporter_never_raises_and_logs_once(
         results = [safe.export([_finished_span()]) for _ in range(3)]
     assert results == [SpanExportResult.FAILURE] * 3
     assert len([r for r in caplog.records if "exploding" in r.getMessage()]) == 1
+
+
+def test_a_processor_added_to_our_provider_later_gets_spans_without_content() -> None:
+    """With nothing after the session processor spans are not stripped; added later, they are.
+
+    The check is made at each span end, so a processor added to devduck's own provider
+    after the recording started still never sees tool arguments or results.
+    """
+    import devduck_otel
+
+    @devduck_otel.tool
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    rec = devduck_otel.start_recording(sys_layer=False)
+    assert isinstance(rec, devduck_otel.Recorder) and rec.tracing is not None
+    assert rec.tracing.owned
+    add(1, 2)
+    late = InMemorySpanExporter()
+    rec.tracing.tracer_provider.add_span_processor(SimpleSpanProcessor(late))
+    add(3, 4)
+    path = devduck_otel.stop_recording()
+    assert path is not None
+    (span,) = late.get_finished_spans()
+    assert span.name == "execute_tool add"
+    assert "gen_ai.tool.call.arguments" not in (span.attributes or {})
+    assert "gen_ai.tool.call.result" not in (span.attributes or {})
+    session = devduck_otel.load_session(path)
+    assert [e["data"]["args"] for e in session.get_events_by_type("tool.call")] == [
+        {"a": 1, "b": 2},
+        {"a": 3, "b": 4},
+    ]

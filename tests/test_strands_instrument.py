@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -45,6 +46,40 @@ def test_every_message_is_a_message_event(provider: TracerProvider) -> None:
     assert [e["data"]["content"] for e in events] == [m["content"] for m in agent.messages]
     assert events[0]["data"]["content_preview"] == "1 + 2?"
     assert events[3]["data"]["content_preview"] == "3"
+
+
+class _EditingModel(ScriptedModel):
+    """A model that edits the conversation in place while it answers.
+
+    As a conversation manager that trims, or a provider adapter, may.
+    """
+
+    agent: Any = None
+
+    async def stream(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
+        async for chunk in super().stream(messages, *args, **kwargs):
+            yield chunk
+        self.agent.messages[0]["content"][0]["text"] = "edited during the call"
+
+
+def test_each_model_call_keeps_its_request_as_it_was_sent(provider: TracerProvider) -> None:
+    """A model.call's request holds the conversation as it was sent, not as it became.
+
+    The request is encoded when the call starts, so what changes ``agent.messages``
+    in place during the call does not reach it.
+    """
+    model = _EditingModel([tool_turn("add", {"a": 1, "b": 2}), "3"])
+    agent = model.agent = calc_agent(model)
+    devduck_otel.instrument(agent, tracer_provider=provider)
+    agent("1 + 2?")
+    assert agent.messages[0]["content"][0]["text"] == "edited during the call"
+    session = stop_and_load()
+    requests = [e["data"]["request"] for e in session.get_events_by_type("model.call")]
+    assert [len(r["messages"]) for r in requests] == [1, 3]
+    assert requests[0]["messages"][0]["content"] == [{"text": "1 + 2?"}]
+    assert requests[1]["messages"][0]["content"] == [{"text": "edited during the call"}]
+    assert requests[1]["messages"][1]["role"] == "assistant"
+    assert requests[0]["tools"][0]["name"] == "add"
 
 
 def test_tool_calls_are_tool_events_and_spans(

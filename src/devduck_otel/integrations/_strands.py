@@ -30,6 +30,7 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any, Final
 
+import orjson
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
@@ -191,7 +192,7 @@ class DevduckHooks:
         self.enabled = True
         self._invocations: list[Invocation] = []
         self._model_spans: list[tuple[OpenSpan | None, float]] = []
-        self._model_requests: list[dict[str, Any] | None] = []
+        self._model_requests: list[orjson.Fragment | None] = []
         self._tool_spans: dict[str, tuple[Span, OpenSpan | None, float]] = {}
         self._count = 0
         self._session = ""
@@ -294,7 +295,7 @@ class DevduckHooks:
                 )
         request = None
         with guard("strands model request"):
-            request = model_request(event.agent)
+            request = model_request(event.agent, inv.recorder.pickler)
         self._model_requests.append(request)
         self._model_spans.append((opened, time.monotonic()))
 

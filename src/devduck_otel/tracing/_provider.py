@@ -30,6 +30,7 @@ import time
 import weakref
 from dataclasses import dataclass, field
 
+from devduck_otel_exporter_zip import SessionSpanProcessor
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import (
@@ -277,6 +278,9 @@ def setup_tracing(
     collectors = build_collector_processors(redactor=redactor, capture_content=capture_content)
     if collectors is not None:
         provider.add_span_processor(collectors)
+    multi = provider._active_span_processor
+    if isinstance(session_processor, SessionSpanProcessor):  # strip only for a follower
+        session_processor.followed = lambda: len(multi._span_processors) > 1
     setup = TracingSetup(provider, True, session_processor=session_processor, collectors=collectors)
     _live.add(setup)
     return setup

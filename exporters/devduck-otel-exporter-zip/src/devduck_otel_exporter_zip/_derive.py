@@ -71,6 +71,12 @@ def _dumps(value: Any) -> bytes:
 
 def span_ids(record: SpanRecord) -> tuple[str | None, str | None, str | None]:
     """Return the trace, span and parent ids an event of ``record`` is filed under."""
+    if record.ids is None:
+        record.ids = _span_ids(record)
+    return record.ids
+
+
+def _span_ids(record: SpanRecord) -> tuple[str | None, str | None, str | None]:
     ctx = record.span.get_span_context()
     parent = record.span.parent
     trace_id = hex_id(ctx.trace_id, 32) if ctx else None

@@ -7,7 +7,7 @@ import os
 import secrets
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -225,11 +225,18 @@ class SessionSpanProcessor(SpanProcessor):
         exporter: The session exporter.
         capture_content: Leave content (``devduck.content``, GenAI messages, tool
             arguments and results) on devduck-otel's spans for later processors.
+
+    Attributes:
+        followed: Set by whoever builds the provider: tells whether any processor
+            comes after this one (asked at each span end, so a processor added later
+            counts). When it says no, spans are handed on untouched, since nobody
+            receives them. ``None``: assume there is one.
     """
 
     def __init__(self, exporter: DevduckZipSpanExporter, *, capture_content: bool = False) -> None:
         self.exporter = exporter
         self.capture_content = capture_content
+        self.followed: Callable[[], bool] | None = None
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Register the live span with the journal."""
@@ -238,7 +245,8 @@ class SessionSpanProcessor(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         """Queue the ended span, frozen as it is now; hand on a span without payloads."""
         self.exporter.journal.span_ended(span)
-        hand_on(span, capture_content=self.capture_content)
+        if self.followed is None or self.followed():
+            hand_on(span, capture_content=self.capture_content)
 
     def shutdown(self) -> None:
         """Shut the exporter down (an exporter of its own session writes its ZIP)."""

@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from devduck_otel_exporter_zip import schema as F
-from devduck_otel_exporter_zip._otlpjson import resource_json, scope_json
+from devduck_otel_exporter_zip._otlpjson import resource_json, scope_json, span_json
 from devduck_otel_exporter_zip._records import SpanRecord
 
 if TYPE_CHECKING:
     from devduck_otel_exporter_zip._redacting import Redacting
 
 logger = logging.getLogger("devduck_otel_exporter_zip")
+
+_PAYLOAD = frozenset(F.SNAPSHOT_PAYLOAD)
 
 
 def write_json_atomic(path: Path, value: Any) -> None:
@@ -78,7 +80,7 @@ class JournalFiles:
         A resource or scope is written once, as ``R <n> <json>`` or ``S <n> <json>``.
         """
         out: list[bytes] = []
-        for record in spans:
+        for record, encoded in zip(spans, encoded_spans(spans, redacting), strict=True):
             span = record.span
             resource = self._resources.get(id(span.resource))
             if resource is None:
@@ -92,7 +94,7 @@ class JournalFiles:
             if scope is None:
                 scope = self._scopes[scope_key] = len(self._scopes)
                 out.append(b"S %d %b" % (scope, scope_json(span)))
-            out.append(b"%d %d %b" % (resource, scope, redacting.span_bytes(record)))
+            out.append(b"%d %d %b" % (resource, scope, encoded))
         return out
 
     def close(self, *, sync: bool) -> Exception | None:
@@ -120,3 +122,38 @@ class JournalFiles:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._fds = {}
+
+
+def encoded_spans(spans: list[SpanRecord], redacting: Redacting) -> list[bytes]:
+    """Each span as ``Redacting.span_bytes`` gives it, with one secret scan for the batch.
+
+    A span that carries a snapshot payload or an attribute under a secret key goes
+    through ``span_bytes``; so does every span of a batch whose text may hold a
+    secret. The batch is tested on what a span holds that could be a secret (its
+    name, attribute keys and values, event names and attributes, status message),
+    not on its OTLP JSON, whose ``{"key": ...}`` pairs would each make the scanner
+    judge a name already judged by ``is_secret_key``.
+    """
+    redactor = redacting.redactor
+    if redactor is None:
+        return [redacting.span_bytes(record) for record in spans]
+    plain: list[SpanRecord] = []
+    texts: list[bytes] = []
+    for record in spans:
+        keys = {*record.attributes, *(k for e in record.events for k in e.attributes or {})}
+        if not any(map(redactor.is_secret_key, keys)) and _PAYLOAD.isdisjoint(keys):
+            plain.append(record)
+            texts.append(_scanned_text(record))
+    if plain and redactor.may_contain_secret(b"\n".join(texts)):
+        plain = []
+    clean = {id(record) for record in plain}
+    return [
+        span_json(record) if id(record) in clean else redacting.span_bytes(record)
+        for record in spans
+    ]
+
+
+def _scanned_text(record: SpanRecord) -> bytes:
+    events = [(e.name, tuple((e.attributes or {}).items())) for e in record.events]
+    value = (record.name, tuple(record.attributes.items()), events, record.status.description)
+    return orjson.dumps(value, default=str)

@@ -35,6 +35,9 @@ logger = logging.getLogger("devduck_otel_exporter_zip")
 
 MAX_PENDING: Final = 4096
 """Ended spans waiting above which the ending thread flushes inline (bounds memory)."""
+WAKE_PENDING: Final = 128
+"""Ended spans waiting at which the flush thread is woken before its interval is up, so
+that a burst is derived as it comes and ``stop`` finds little left to do."""
 
 _journals: weakref.WeakSet[SessionJournal] = weakref.WeakSet()
 
@@ -143,8 +146,10 @@ class SessionJournal:
         record = SpanRecord.freeze(span)
         with self._lock:
             self._ended.append(record)
-            full = len(self._ended) >= MAX_PENDING
-        if full:
+            pending = len(self._ended)
+        if pending == WAKE_PENDING:
+            self._wake.set()
+        elif pending >= MAX_PENDING:
             self.flush_or_report()
 
     def mark_stopped(self) -> None:
@@ -218,6 +223,7 @@ class SessionJournal:
     def _run(self, interval: float) -> None:
         while not self._closed:
             self._wake.wait(interval)
+            self._wake.clear()
             if self._closed or self._forked:
                 return
             self.flush_or_report()

@@ -10,6 +10,7 @@ all go through it.
 from __future__ import annotations
 
 import base64
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -82,6 +83,9 @@ def decode_key_values(items: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 def span_json(record: SpanRecord, attributes: Mapping[str, Any] | None = None) -> bytes:
     """Encode an ended span as one OTLP JSON ``Span`` object.
 
+    The bytes are those of ``orjson.dumps`` of the OTLP JSON object, put together
+    from pieces (the attribute lists without building a dict per attribute).
+
     Args:
         record: The span as it ended.
         attributes: Its attributes after redaction (default: ``record.attributes``).
@@ -90,40 +94,67 @@ def span_json(record: SpanRecord, attributes: Mapping[str, Any] | None = None) -
     ctx = span.get_span_context()
     assert ctx is not None  # an SDK span always has a context
     parent = span.parent
-    out: dict[str, Any] = {
-        "traceId": f"{ctx.trace_id:032x}",
-        "spanId": f"{ctx.span_id:016x}",
-        "parentSpanId": f"{parent.span_id:016x}" if parent is not None else "",
-        "name": record.name,
-        "kind": span.kind.value + 1,
-        "startTimeUnixNano": str(span.start_time or 0),
-        "endTimeUnixNano": str(record.end_time or span.start_time or 0),
-        "attributes": key_values(record.attributes if attributes is None else attributes),
-        "status": {"code": _STATUS_CODES.get(record.status.status_code.name, 0)},
-    }
+    status: dict[str, Any] = {"code": _STATUS_CODES.get(record.status.status_code.name, 0)}
     if record.status.description:
-        out["status"]["message"] = record.status.description
+        status["message"] = record.status.description
+    out = _SPAN_HEAD % (
+        ctx.trace_id,
+        ctx.span_id,
+        b"%016x" % parent.span_id if parent is not None else b"",
+        orjson.dumps(record.name),
+        span.kind.value + 1,
+        span.start_time or 0,
+        record.end_time or span.start_time or 0,
+        key_values_json(record.attributes if attributes is None else attributes),
+        orjson.dumps(status),
+    )
+    parts = [out]
     if record.events:
-        out["events"] = [
-            {
-                "timeUnixNano": str(e.timestamp),
-                "name": e.name,
-                "attributes": key_values(e.attributes or {}),
-            }
+        events = [
+            _EVENT % (e.timestamp, orjson.dumps(e.name), key_values_json(e.attributes or {}))
             for e in record.events
         ]
-    if span.links:
-        out["links"] = [
-            {
-                "traceId": f"{link.context.trace_id:032x}",
-                "spanId": f"{link.context.span_id:016x}",
-                "attributes": key_values(link.attributes or {}),
-            }
-            for link in span.links
-        ]
+        parts.append(b',"events":[%b]' % b",".join(events))
+    links = getattr(span, "_links", None) if isinstance(span, ReadableSpan) else span.links
+    if links:
+        parts.append(b',"links":%b' % orjson.dumps([_link(link) for link in links]))
     if record.dropped_events:
-        out["droppedEventsCount"] = record.dropped_events
-    return orjson.dumps(out)
+        parts.append(b',"droppedEventsCount":%d' % record.dropped_events)
+    parts.append(b"}")
+    return b"".join(parts)
+
+
+_SPAN_HEAD = (
+    b'{"traceId":"%032x","spanId":"%016x","parentSpanId":"%b","name":%b,"kind":%d,'
+    b'"startTimeUnixNano":"%d","endTimeUnixNano":"%d","attributes":%b,"status":%b'
+)
+_EVENT = b'{"timeUnixNano":"%d","name":%b,"attributes":%b}'
+_STRING_KV = b'{"key":%b,"value":{"stringValue":%b}}'
+
+
+def _link(link: Any) -> dict[str, Any]:
+    return {
+        "traceId": f"{link.context.trace_id:032x}",
+        "spanId": f"{link.context.span_id:016x}",
+        "attributes": key_values(link.attributes or {}),
+    }
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_key(key: str) -> bytes:
+    return orjson.dumps(key)
+
+
+def key_values_json(attributes: Mapping[str, Any]) -> bytes:
+    """``orjson.dumps(key_values(attributes))``, without the dict per attribute."""
+    parts = []
+    dumps = orjson.dumps
+    for key, value in attributes.items():
+        if type(value) is str and type(key) is str:
+            parts.append(_STRING_KV % (_json_key(key), dumps(value)))
+        else:
+            parts.append(dumps({"key": str(key), "value": any_value(value)}))
+    return b"[%b]" % b",".join(parts)
 
 
 def resource_json(span: ReadableSpan) -> bytes:

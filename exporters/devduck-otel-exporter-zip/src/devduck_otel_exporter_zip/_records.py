@@ -9,10 +9,12 @@ as it was when it ended, whatever runs after us.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Status
 
 from devduck_otel_exporter_zip import schema as F
@@ -25,8 +27,8 @@ class SpanRecord:
     Attributes:
         span: The SDK span (ids, kind, resource, scope, links, start time).
         name: The span's name when it was read.
-        attributes: A copy of its attributes.
-        events: A copy of its events.
+        attributes: Its attributes as they were when it was read (never changed after).
+        events: Its events as they were when it was read (never changed after).
         dropped_events: Events the SDK dropped before ``events[0]`` (limits).
         status: Its status when it was read.
         end_time: Its end time, or ``None`` while it runs.
@@ -34,24 +36,38 @@ class SpanRecord:
 
     span: ReadableSpan
     name: str
-    attributes: dict[str, Any]
-    events: tuple[Event, ...]
+    attributes: Mapping[str, Any]
+    events: Sequence[Event]
     dropped_events: int
     status: Status
     end_time: int | None
+    _explicit: set[str] | None = field(default=None, repr=False)
+    ids: tuple[str | None, str | None, str | None] | None = field(default=None, repr=False)
+    """The ids its events are filed under, once worked out (``_derive.span_ids``)."""
 
     @classmethod
     def freeze(cls, span: ReadableSpan) -> SpanRecord:
-        """Copy what a later processor could change (cheap: shallow copies)."""
-        return cls(
-            span,
-            span.name,
-            dict(span.attributes or {}),
-            tuple(span.events),
-            span.dropped_events,
-            span.status,
-            span.end_time,
-        )
+        """Keep what a later processor could change, as it is now.
+
+        An ended SDK span is kept by reference, no copy: its attributes are sealed
+        (the SDK refuses writes once it ends) and its event list is append-only and
+        closed, and a processor that rewrites the span (OpenInference) assigns new
+        objects to the ``ReadableSpan`` it was handed, which the record does not read
+        again. A live span, or a span of another shape, is copied (shallow).
+        """
+        attributes = getattr(span, "_attributes", None)
+        events = getattr(span, "_events", None)
+        ended = span.end_time is not None
+        if ended and type(attributes) is BoundedAttributes and attributes._immutable:
+            kept: Mapping[str, Any] = attributes._dict
+        else:
+            kept = dict(span.attributes or {})
+        if ended and type(events) is BoundedList:
+            frozen: Sequence[Event] = events._dq  # type: ignore[attr-defined]
+            dropped = events.dropped
+        else:
+            frozen, dropped = tuple(span.events), span.dropped_events
+        return cls(span, span.name, kept, frozen, dropped, span.status, span.end_time)
 
     @property
     def ended(self) -> bool:
@@ -74,10 +90,13 @@ class SpanRecord:
 
     def explicit_types(self) -> set[str]:
         """Event types recorded explicitly on the span (those are never derived again)."""
-        found = {
-            str(t) for e in self.events if (t := (e.attributes or {}).get(F.DEVDUCK_EVENT_TYPE))
-        }
-        return found.union(map(str, as_list(self.attributes.get(F.DEVDUCK_CARRIED_TYPES))))
+        if self._explicit is None:
+            found = {
+                str(t) for e in self.events if (t := (e.attributes or {}).get(F.DEVDUCK_EVENT_TYPE))
+            }
+            carried = self.attributes.get(F.DEVDUCK_CARRIED_TYPES)
+            self._explicit = found.union(map(str, as_list(carried))) if carried else found
+        return self._explicit
 
 
 def hex_id(value: int | None, width: int) -> str | None:
