@@ -1,13 +1,17 @@
 """One redaction step for every layer, in front of the session ZIP and of every collector.
 
 :class:`Redactor` holds the rules, compiled once; it is immutable and thread-safe.
-The journal runs :meth:`Redactor.redact_bytes` on every line and record it writes; the
-collector exporters run :meth:`Redactor.redact_span` on every span. Both apply the same
-rules (see ``_redact_keys`` for names, ``_redact_rules`` for values):
+It works on values, never on serialized bytes: a secret string becomes the string
+``[REDACTED]`` and every other value keeps its JSON type. The session exporter runs
+:meth:`Redactor.redact_value` on what it writes (after :meth:`may_contain_secret`,
+one linear RE2 pass, has said a batch may hold a secret); the collector exporters
+run :meth:`Redactor.redact_span` on every span. Both apply the same rules (see
+``_keys`` for names, ``_rules`` for values, ``_scan`` for finding them in text):
 
 * names: env vars, headers, JSON keys, query parameters whose name holds KEY, SECRET,
   TOKEN, PASSWORD, PASS, PWD, CREDENTIAL, AUTH, COOKIE, SESSION, PRIVATE, DSN,
-  DATABASE_URL and the like have their value replaced by ``[REDACTED]``;
+  DATABASE_URL and the like, judged by words (``token_count`` is not one), have their
+  string values replaced by ``[REDACTED]``; numbers, booleans and null stay;
 * values: provider API keys, bearer and basic credentials, AWS access key ids, private
   key blocks, JWTs, URL userinfo and secret query parameters, ``password=...``-style
   assignments, anywhere in any string.
@@ -19,8 +23,8 @@ Example:
     >>> r = Redactor(extra_keys=["internal_id"])
     >>> r.redact_text("curl -H 'Authorization: Bearer abc.def.ghi123' https://u:p@x.io/")
     "curl -H 'Authorization: Bearer [REDACTED]' https://[REDACTED]@x.io/"
-    >>> r.redact_bytes(b'{"headers":{"X-Api-Key":"k-123"},"internal_id":"7"}')
-    b'{"headers":{"X-Api-Key":"[REDACTED]"},"internal_id":"[REDACTED]"}'
+    >>> r.redact_value({"headers": {"X-Api-Key": "k-123"}, "internal_id": "7", "token_count": 5})
+    {'headers': {'X-Api-Key': '[REDACTED]'}, 'internal_id': '[REDACTED]', 'token_count': 5}
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from devduck_otel.environment_variables import DEVDUCK_REDACT_KEYS, DEVDUCK_REDACT_PATTERNS
 from devduck_otel.redaction._keys import KeyMatcher
 from devduck_otel.redaction._pickle import dill_dumps_redacted
+from devduck_otel.redaction._prefilter import Prefilter
 from devduck_otel.redaction._rules import REDACTED, redact_url_with
 from devduck_otel.redaction._scan import Scanner, apply_spans
 from devduck_otel.redaction._span import redact_span_with
@@ -71,7 +76,7 @@ class Redactor:
         ValueError: An extra pattern is not a valid regular expression.
     """
 
-    __slots__ = ("_keys", "_scanner")
+    __slots__ = ("_keys", "_prefilter", "_scanner")
 
     def __init__(
         self, *, extra_patterns: Sequence[str] = (), extra_keys: Sequence[str] = ()
@@ -86,6 +91,7 @@ class Redactor:
                 raise ValueError(f"invalid redaction pattern {pattern!r}: {exc}") from None
         self._keys = KeyMatcher(extra_keys)
         self._scanner = Scanner(self._keys, compiled)
+        self._prefilter = Prefilter(self._keys.raw_extra, always=bool(compiled))
 
     @classmethod
     def from_env(cls) -> Redactor:
@@ -136,7 +142,7 @@ class Redactor:
         Returns:
             The text with ``[REDACTED]`` in place of secrets; ``text`` itself if none.
         """
-        if not text:
+        if not text or not self._prefilter.may_match(text):
             return text
         low = text.lower()
         if len(low) != len(text):
@@ -235,8 +241,7 @@ class Redactor:
         Returns:
             Whether redaction may change anything in ``data``.
         """
-        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-        return self.redact_bytes(raw) is not raw
+        return self._prefilter.may_match(data)
 
     def redact_attributes(self, attributes: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
         """Redact OpenTelemetry attributes by value; return them and how many changed.
@@ -257,20 +262,24 @@ class Redactor:
         return out, changed
 
     def redact_bytes(self, data: bytes) -> bytes:
-        """Redact one compact JSON document (a journal line or record); stays valid JSON.
+        """Redact one JSON document given as UTF-8 bytes; the result is valid JSON.
 
-        Secret-shaped values are replaced inside strings, and string values under
-        secret keys at any depth. Anything that is not JSON is redacted as text.
-        Clean input costs one regex pass per rule family (about 3 us for a 270-byte
-        event line, about 1.2 ms of CPU for a 200 KB document) and is returned as is.
+        Used for JSON carried inside a string (span content, previews) and by the
+        collector push. Clean input (no trigger of :meth:`may_contain_secret`) is
+        returned as is. Otherwise secret-shaped text inside JSON strings is replaced
+        in place, by character spans that never cross a string's quotes or escapes;
+        a document with a secret key over an object or array, an OTLP ``{"key",
+        "value"}`` pair or a user pattern is parsed and redacted value by value
+        (:meth:`redact_value`), so numbers, booleans and null keep their type.
+        Bytes that are not JSON are redacted as text.
 
         Args:
-            data: UTF-8 JSON, as written by orjson.
+            data: UTF-8 JSON (compact, as orjson writes it), or any bytes.
 
         Returns:
             The redacted document; ``data`` itself when nothing matched.
         """
-        if not data:
+        if not data or not self._prefilter.may_match(data):
             return data
         text = data.decode("latin-1")
         spans, structural = self._scanner.scan(text, text.lower(), json_mode=True)
