@@ -35,6 +35,7 @@ class _RedactingPickler(dill.Pickler):  # type: ignore[misc]
         # id(original dict) -> (original, redacted copy): one copy per dict, kept alive
         # so that ids stay unique and shared or cyclic references stay shared.
         self.copies: dict[int, tuple[Any, dict[Any, Any]]] = {}
+        self.redacted = 0  # strings and values changed: a snapshot lists that it happened
 
 
 _STOCK_SAVE_STR = dill.Pickler.dispatch[str]
@@ -42,7 +43,9 @@ _STOCK_SAVE_DICT = dill.Pickler.dispatch[dict]
 
 
 def _save_str(pickler: _RedactingPickler, obj: str) -> None:
-    _STOCK_SAVE_STR(pickler, pickler.rules.redact_text(obj))
+    clean = pickler.rules.redact_text(obj)
+    pickler.redacted += clean is not obj
+    _STOCK_SAVE_STR(pickler, clean)
 
 
 def _is_module_dict(obj: dict[Any, Any]) -> bool:
@@ -67,6 +70,7 @@ def _save_dict(pickler: _RedactingPickler, obj: dict[Any, Any]) -> None:
                 )
                 for key, value in obj.items()
             }
+            pickler.redacted += sum(copy[key] is not value for key, value in obj.items())
             pickler.copies[id(obj)] = (obj, copy)
         else:
             copy = known[1]
@@ -82,8 +86,10 @@ _RedactingPickler.dispatch[str] = _save_str
 _RedactingPickler.dispatch[dict] = _save_dict
 
 
-def dill_dumps_redacted(obj: Any, rules: _Rules, under_secret: Callable[[Any], Any]) -> bytes:
-    """Dill-serialize ``obj`` with secrets redacted.
+def dill_dumps_redacted(
+    obj: Any, rules: _Rules, under_secret: Callable[[Any], Any]
+) -> tuple[bytes, int]:
+    """Dill-serialize ``obj`` with secrets redacted; say how many values were changed.
 
     Args:
         obj: Any object dill can serialize.
@@ -91,8 +97,9 @@ def dill_dumps_redacted(obj: Any, rules: _Rules, under_secret: Callable[[Any], A
         under_secret: Redacts a value found under a secret key.
 
     Returns:
-        The dill bytes.
+        The dill bytes, and the number of strings and values redacted.
     """
     buffer = io.BytesIO()
-    _RedactingPickler(buffer, rules, under_secret).dump(obj)
-    return buffer.getvalue()
+    pickler = _RedactingPickler(buffer, rules, under_secret)
+    pickler.dump(obj)
+    return buffer.getvalue(), pickler.redacted

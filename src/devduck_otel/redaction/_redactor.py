@@ -43,15 +43,15 @@ from devduck_otel.environment_variables import DEVDUCK_REDACT_KEYS, DEVDUCK_REDA
 from devduck_otel.redaction._keys import KeyMatcher
 from devduck_otel.redaction._pickle import dill_dumps_redacted
 from devduck_otel.redaction._prefilter import Prefilter
+from devduck_otel.redaction._report import list_redactions
 from devduck_otel.redaction._rules import REDACTED, redact_url_with
-from devduck_otel.redaction._scan import Scanner, apply_spans
+from devduck_otel.redaction._scan import _ASCII_LOWER, Scanner, apply_spans
 from devduck_otel.redaction._span import redact_span_with
 
 __all__ = ["REDACTED", "Redactor"]
 
 logger = logging.getLogger("devduck_otel")
 
-_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 _BIG_INT = re.compile(r"[0-9]{19}")
 
 
@@ -148,7 +148,10 @@ class Redactor:
         if len(low) != len(text):
             low = text.translate(_ASCII_LOWER)
         spans, _ = self._scanner.scan(text, low, json_mode=False)
-        return apply_spans(text, spans) if spans else text
+        if not spans:
+            return text
+        out = apply_spans(text, spans)
+        return text if out == text else out  # redacted before: the same object
 
     def redact_url(self, url: str) -> str:
         """Redact userinfo and secret query parameters of ``url``.
@@ -192,8 +195,8 @@ class Redactor:
 
     def _value(self, obj: Any, secret: bool) -> Any:
         if isinstance(obj, str):
-            if secret:
-                return REDACTED if obj else obj
+            if secret:  # already redacted (an env var, a second pass): the same object
+                return obj if not obj or obj == REDACTED else REDACTED
             if obj[:1] in "{[" and obj[-1:] in "}]":
                 # JSON carried in a string (span content, previews): redact it as JSON.
                 raw = obj.encode("utf-8", "surrogatepass")
@@ -231,6 +234,22 @@ class Redactor:
                 key, changed = f"{REDACTED}#{len(out) + 1}", True
             out[key] = new
         return out if changed else obj
+
+    def list_redactions(self, before: Any, after: Any, root: str = "$") -> list[dict[str, str]]:
+        """Say where :meth:`redact_value` changed ``before`` into ``after``, never what.
+
+        Args:
+            before: The value given to :meth:`redact_value`.
+            after: What it returned.
+            root: The JSON path of ``before`` itself.
+
+        Returns:
+            One ``{"path": <JSON path>, "rule": <rule name>}`` per changed string and
+            rule, in document order: ``secret-name`` (a string under a secret key),
+            ``secret-used-as-key``, ``secret-assignment``, ``url-credentials``,
+            ``user-pattern``, or a value rule's name (``github-token``, ``jwt``...).
+        """
+        return list_redactions(self._keys.is_secret, self._scanner.rule_names, before, after, root)
 
     def may_contain_secret(self, data: str | bytes) -> bool:
         """Return ``False`` only when ``data`` surely holds no secret (a fast test).
@@ -290,7 +309,8 @@ class Redactor:
             spans, _ = self._scanner.scan(text, text.lower(), json_mode=False)
         if not spans:
             return data
-        return apply_spans(text, spans).encode("latin-1")
+        out = apply_spans(text, spans).encode("latin-1")
+        return data if out == data else out
 
     def _reparse(self, data: bytes, text: str) -> bytes | None:
         exact = _BIG_INT.search(text) is None
@@ -325,6 +345,17 @@ class Redactor:
 
         Returns:
             The dill bytes; they load back with ``[REDACTED]`` in place of secrets.
+        """
+        return self.dill_dumps_counted(obj)[0]
+
+    def dill_dumps_counted(self, obj: Any) -> tuple[bytes, int]:
+        """Like :meth:`dill_dumps`, and count the strings and values it redacted.
+
+        Args:
+            obj: Any object dill can serialize.
+
+        Returns:
+            The dill bytes and the count (``0``: the blob loads back as ``obj`` was).
         """
         return dill_dumps_redacted(obj, self, lambda value: self._value(value, True))
 

@@ -66,6 +66,12 @@ SNAPSHOT_PAYLOAD: Final = (
     DEVDUCK_SNAPSHOT_BLOB,
 )
 
+SNAPSHOT_REDACTIONS: Final = "redactions"
+"""A snapshot record's list of what redaction changed: ``{"path": <JSONPath into the
+record, e.g. ``$.system_prompt`` or ``$.agent_messages[2].content[0].text``>, "rule":
+<rule name>}`` per change, never the value. Empty when nothing was redacted; absent in
+sessions written before it existed (read as empty)."""
+
 EVENT_SNAPSHOT: Final = "snapshot.created"
 CARRIER_SPAN_NAME: Final = "devduck.events"
 
