@@ -40,12 +40,28 @@ class _RedactingPickler(dill.Pickler):  # type: ignore[misc]
 
 _STOCK_SAVE_STR = dill.Pickler.dispatch[str]
 _STOCK_SAVE_DICT = dill.Pickler.dispatch[dict]
+_STOCK_SAVE_BYTES = dill.Pickler.dispatch[bytes]
 
 
 def _save_str(pickler: _RedactingPickler, obj: str) -> None:
     clean = pickler.rules.redact_text(obj)
     pickler.redacted += clean is not obj
     _STOCK_SAVE_STR(pickler, clean)
+
+
+def _save_bytes(pickler: _RedactingPickler, obj: bytes) -> None:
+    """Bytes that decode as UTF-8 are redacted as text (``b"TOKEN=..."``), and stay bytes."""
+    try:
+        text = obj.decode("utf-8")
+    except UnicodeDecodeError:
+        _STOCK_SAVE_BYTES(pickler, obj)
+        return
+    clean = pickler.rules.redact_text(text)
+    if clean is text:
+        _STOCK_SAVE_BYTES(pickler, obj)
+        return
+    pickler.redacted += 1
+    _STOCK_SAVE_BYTES(pickler, clean.encode("utf-8"))
 
 
 def _is_module_dict(obj: dict[Any, Any]) -> bool:
@@ -84,6 +100,7 @@ def _save_dict(pickler: _RedactingPickler, obj: dict[Any, Any]) -> None:
 
 _RedactingPickler.dispatch[str] = _save_str
 _RedactingPickler.dispatch[dict] = _save_dict
+_RedactingPickler.dispatch[bytes] = _save_bytes
 
 
 def dill_dumps_redacted(

@@ -9,7 +9,9 @@ text once and answers whether any *trigger* occurs:
   ``","value"`` (an OTLP attribute pair);
 * the fixed prefix of a secret-shaped value (``eyJ...\.eyJ``, ``AKIA``, ``ghp_``,
   ``sk-``, ``Bearer`` and a token...);
-* a URL (``://``) whose rest holds ``@``, ``%`` or a secret parameter word.
+* a URL (``://``) whose rest holds ``@``, ``%`` or a secret parameter word;
+* bytes carried as base64 in JSON (``"__devduck__":"bytes"``, OTLP's
+  ``"bytesValue"``): they are decoded and, when they are text, scanned.
 
 Each trigger is implied by every finding of the scanner, so "no trigger" proves the
 text clean; a trigger only means the precise scan must run. RE2 runs a DFA: the time
@@ -83,6 +85,8 @@ class Prefilter:
                 rf"(?i:(?:{names}){_SEPARATOR})",
                 *_VALUE_PREFIXES,
                 r"://[^\s\"'<>\\/?#]*@",
+                # Bytes as base64 (lossless JSON, OTLP JSON): only decoded can they be read.
+                r'"__devduck__":"bytes"|"bytesValue"',
                 rf"(?i:://[^\s\"'<>\\]*(?:%|{url_words}))",
             ]
         )

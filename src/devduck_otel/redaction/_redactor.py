@@ -29,6 +29,8 @@ Example:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import os
@@ -40,29 +42,20 @@ import orjson
 from opentelemetry.sdk.trace import ReadableSpan
 
 from devduck_otel.environment_variables import DEVDUCK_REDACT_KEYS, DEVDUCK_REDACT_PATTERNS
-from devduck_otel.redaction._keys import KeyMatcher
+from devduck_otel.redaction._keys import KeyMatcher, secret_shaped
 from devduck_otel.redaction._pickle import dill_dumps_redacted
 from devduck_otel.redaction._prefilter import Prefilter
 from devduck_otel.redaction._report import list_redactions
 from devduck_otel.redaction._rules import REDACTED, redact_url_with
 from devduck_otel.redaction._scan import _ASCII_LOWER, Scanner, apply_spans
 from devduck_otel.redaction._span import redact_span_with
+from devduck_otel.session._jsonsafe import TAG
 
 __all__ = ["REDACTED", "Redactor"]
 
 logger = logging.getLogger("devduck_otel")
 
 _BIG_INT = re.compile(r"[0-9]{19}")
-
-
-def _secret_shaped(key: str) -> bool:
-    """A key that looks like a credential: long, with letters and digits, no spaces."""
-    return (
-        len(key) >= 20
-        and " " not in key
-        and any(c.isdigit() for c in key)
-        and any(c.isalpha() for c in key)
-    )
 
 
 class Redactor:
@@ -183,7 +176,8 @@ class Redactor:
 
         Keys are judged like env var names, at any depth: every string below a secret
         key is redacted. A ``{"key": name, "value": ...}`` pair (OTLP attributes) is
-        judged by ``name``. Other values are kept as they are.
+        judged by ``name``. Bytes (raw, or lossless JSON's base64-tagged bytes) that
+        decode as UTF-8 are redacted as text and stay bytes. Other values are kept.
 
         Args:
             obj: The data.
@@ -204,13 +198,37 @@ class Redactor:
                 return obj if clean is raw else clean.decode("utf-8", "surrogatepass")
             return self.redact_text(obj)
         if isinstance(obj, dict):
+            if obj.get(TAG) == "bytes" and isinstance(obj.get("base64"), str):
+                return self._tagged_bytes(obj, secret)
             return self._dict(obj, secret)
+        if isinstance(obj, (bytes, bytearray)):
+            return self._bytes(obj, secret)
         if isinstance(obj, (list, tuple)):
             items = [self._value(item, secret) for item in obj]
             if all(new is old for new, old in zip(items, obj, strict=True)):
                 return obj
             return type(obj)(items) if isinstance(obj, tuple) else items
         return obj
+
+    def _bytes(self, obj: bytes | bytearray, secret: bool) -> bytes | bytearray:
+        """Bytes that decode as UTF-8 are redacted as text (a document, a command line)."""
+        try:
+            text = bytes(obj).decode("utf-8")
+        except UnicodeDecodeError:
+            return obj  # an image, compressed data: no text to hold a secret
+        clean = self._value(text, secret)
+        return obj if clean is text else clean.encode("utf-8")
+
+    def _tagged_bytes(self, obj: dict[str, Any], secret: bool) -> dict[str, Any]:
+        """Lossless JSON's ``{"__devduck__": "bytes", "base64": ...}``: its bytes, as bytes."""
+        try:
+            data = base64.b64decode(obj["base64"], validate=True)
+        except (binascii.Error, ValueError):
+            return obj
+        clean = self._bytes(data, secret)
+        if clean is data:
+            return obj
+        return {**obj, "base64": base64.b64encode(clean).decode("ascii")}
 
     def _dict(self, obj: dict[Any, Any], secret: bool) -> dict[Any, Any]:
         pair_name = obj.get("key")
@@ -229,7 +247,7 @@ class Redactor:
                 )
             new = self._value(value, here)
             changed = changed or new is not value
-            if secret and isinstance(key, str) and _secret_shaped(key):
+            if secret and isinstance(key, str) and secret_shaped(key):
                 # A secret used as a key under a secret parent ({"tokens": {<token>: ...}}).
                 key, changed = f"{REDACTED}#{len(out) + 1}", True
             out[key] = new

@@ -9,13 +9,25 @@ and the walk skips them at once.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable
 from typing import Any, Final
 
+from devduck_otel.session._jsonsafe import TAG
+
 __all__ = ["json_path", "list_redactions"]
 
 _IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _b64_text(value: Any) -> str:
+    try:
+        return base64.b64decode(str(value)).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return ""
+
 
 SECRET_NAME: Final = "secret-name"  # noqa: S105 (a rule name)
 SECRET_AS_KEY: Final = "secret-used-as-key"  # noqa: S105 (a rule name)
@@ -50,15 +62,22 @@ class _Walk:
     def value(self, before: Any, after: Any, path: str, secret: bool) -> None:
         if after is before:
             return
-        if isinstance(before, str):
-            names = [] if secret else self.rule_names(before)
-            for name in names or [SECRET_NAME]:
-                self.add(path, name)
+        if isinstance(before, (str, bytes, bytearray)):
+            self.leaf(before, path, secret)
+        elif isinstance(before, dict) and before.get(TAG) == "bytes":
+            self.leaf(_b64_text(before.get("base64")), path, secret)
         elif isinstance(before, dict) and isinstance(after, dict):
             self.mapping(before, after, path, secret)
         elif isinstance(before, (list, tuple)) and isinstance(after, (list, tuple)):
             for index, (old, new) in enumerate(zip(before, after, strict=False)):
                 self.value(old, new, json_path(path, index), secret)
+
+    def leaf(self, before: str | bytes | bytearray, path: str, secret: bool) -> None:
+        if not isinstance(before, str):
+            before = bytes(before).decode("utf-8", "replace")
+        names = [] if secret else self.rule_names(before)
+        for name in names or [SECRET_NAME]:
+            self.add(path, name)
 
     def mapping(
         self, before: dict[Any, Any], after: dict[Any, Any], path: str, secret: bool

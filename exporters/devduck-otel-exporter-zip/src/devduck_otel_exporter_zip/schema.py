@@ -108,6 +108,39 @@ OI_MODEL_NAME: Final = "llm.model_name"
 PREVIEW_CHARS: Final = 500
 """Length of ``content_preview`` / ``result_preview`` in derived events."""
 
+_TOKEN_CHARS: Final = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~+/=%"
+)
+_SHORT_RUN: Final = 64
+
+
+def cut_preview(text: str, limit: int = PREVIEW_CHARS) -> str:
+    """Cut ``text`` to at most ``limit`` characters, never through a short token.
+
+    Previews are redacted like everything else, but a secret cut short (20 of a
+    token's 36 characters) no longer looks like one. So a cut that would fall inside
+    a run of token characters backs up to the run's start, unless the run's part
+    before the cut is long (64 characters or more: a blob, or enough of a token for
+    the value rules to know it).
+
+    Args:
+        text: The full text.
+        limit: The most characters kept.
+
+    Returns:
+        ``text`` itself when short enough, else a prefix of it.
+    """
+    if len(text) <= limit:
+        return text
+    end = limit
+    floor = max(0, limit - _SHORT_RUN)
+    if text[end] in _TOKEN_CHARS:
+        while end > floor and text[end - 1] in _TOKEN_CHARS:
+            end -= 1
+        if end == floor and floor > 0 and text[end - 1] in _TOKEN_CHARS:
+            end = limit  # a long run: a blob, or a prefix the rules still recognise
+    return text[:end]
+
 
 def http_client_method(kind: SpanKind | None, attributes: Mapping[str, Any]) -> str | None:
     """The HTTP method of an HTTP client span (old or new HTTP conventions), else ``None``.
