@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import warnings
 import zipfile
 from typing import Any
 
@@ -173,3 +174,77 @@ def test_secret_resource_attributes_reach_neither_collector_nor_zip(
     _no_trace(entries, GITHUB)
     assert b"plain-value-123" not in entries["spans.otlp.jsonl"]
     assert b'"core"' in entries["spans.otlp.jsonl"]
+
+
+# -- every stage stays valid under hostile input -----------------------------------------
+
+_HOSTILE_EXTRA = [
+    '{"content":"Enter your password:","role":"user"}',
+    '{"token_limit": 5, "auth.retries": 3, "password_min_len": 12, "api_key": null}',
+    'password: "unterminated',
+    '\\"api_key\\":\\"' + GITHUB + '\\"',
+    "token=" + "," * 5000,
+    ",".join(f"https://x.io/{i}?sig=abc{i}&token=t0k3n{i:04d}" for i in range(300)),
+    "\x00\x1f\u2028\ud7ff\U0001f600 Bearer " + GITHUB,
+]
+
+
+@devduck_otel.tool
+def echo(text: str, count: int) -> str:
+    """Return ``text``; put it and secret-named numbers on the span."""
+    span = trace.get_current_span()
+    span.set_attribute("echo.text", text)
+    span.set_attribute("session.turn", count)
+    span.set_attribute("llm.token_count.prompt", count)
+    span.set_attribute("auth.retries", float("nan") if count % 2 else float("inf"))
+    span.set_attribute("api_key", text)
+    return text
+
+
+def test_every_stage_is_valid_json_and_otlp_under_hostile_input() -> None:
+    """events, spans, snapshots, messages and what a collector gets parse, and hold no secret."""
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    from tests.support.redaction_corpus import ordinary_items, secret_items
+
+    pairs = secret_items()[::3]
+    texts = [t for t, _ in pairs] + ordinary_items()[::7] + _HOSTILE_EXTRA
+    with OtlpGrpcSink() as sink, pytest.MonkeyPatch.context() as env:
+        env.setenv("OTEL_TRACES_EXPORTER", "otlp")
+        env.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", sink.endpoint)
+        devduck_otel.start_recording(capture_content=True)
+        for count, text in enumerate(texts):
+            echo(text, count)
+        messages = [{"role": "user", "content": [{"text": t}]} for t in texts]
+        devduck_otel.snapshot(_Holder(messages, {"notes": texts[:20]}), "hostile")
+        path = devduck_otel.stop_recording()
+        assert path is not None
+        received = sink.span_count()
+        collected = [json_format.MessageToJson(r) for r in sink.requests]
+    entries = _entries(path)
+    for name in ("events.jsonl", "messages.jsonl"):
+        for line in entries[name].splitlines():
+            json.loads(line)
+    snapshots = json.loads(entries["snapshots.json"])
+    assert any(s["redactions"] for s in snapshots)
+    spans = 0
+    for line in entries["spans.otlp.jsonl"].splitlines():
+        request = json_format.Parse(line, ExportTraceServiceRequest())
+        spans += sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
+    assert spans >= len(texts) and received >= len(texts)
+    by_name = {s["name"]: s for s in zip_spans(path).values()}
+    assert len([n for n in by_name if n.endswith("echo")]) >= 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the loader warns of every line it skips
+        session = devduck_otel.load_session(path)
+    (snap,) = [s for s in session.snapshots if s["description"] == "hostile"]
+    assert len(snap["agent_messages"]) == len(texts)
+    assert len([e for e in session.events if e.get("event_type") == "tool.call"]) >= len(texts)
+    everything = b"".join(entries.values()) + "".join(collected).encode()
+    for _, secret in pairs:
+        assert secret.encode() not in everything, secret
+    assert GITHUB.encode() not in everything
