@@ -203,7 +203,7 @@ def echo(text: str, count: int) -> str:
 
 def test_every_stage_is_valid_json_and_otlp_under_hostile_input() -> None:
     """events, spans, snapshots, messages and what a collector gets parse, and hold no secret."""
-    from google.protobuf import json_format
+    from google.protobuf import json_format  # type: ignore[import-untyped]
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
         ExportTraceServiceRequest,
     )
