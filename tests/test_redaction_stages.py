@@ -248,3 +248,61 @@ def test_every_stage_is_valid_json_and_otlp_under_hostile_input() -> None:
     for _, secret in pairs:
         assert secret.encode() not in everything, secret
     assert GITHUB.encode() not in everything
+
+
+# -- the new entry points, with empty, broken and hostile input -------------------------
+
+
+def test_list_redactions_names_paths_and_rules_never_values() -> None:
+    """Paths use JSONPath (brackets for odd keys); unchanged input lists nothing."""
+    redactor = Redactor()
+    assert redactor.list_redactions(None, None) == []
+    assert redactor.list_redactions("", "") == []
+    clean = {"a": [1, "two", {"b": None}]}
+    assert redactor.list_redactions(clean, redactor.redact_value(clean)) == []
+    doc = {
+        "x-api-key": "k-1",
+        'we"ird\\': [f"use {GITHUB}"],
+        "nested": {"tokens": {GITHUB: 1}},
+        "blob": f"TOKEN={GITHUB}".encode(),
+    }
+    listed = redactor.list_redactions(doc, redactor.redact_value(doc), root="$.state")
+    assert {"path": '$.state["x-api-key"]', "rule": "secret-name"} in listed
+    assert {"path": '$.state["we\\"ird\\\\"][0]', "rule": "github-token"} in listed
+    assert {"path": '$.state.nested.tokens["[REDACTED]#1"]', "rule": "secret-used-as-key"} in (
+        listed
+    )
+    assert any(r["path"] == "$.state.blob" for r in listed)
+    assert GITHUB not in repr(listed) and "k-1" not in repr(listed)
+    # Shapes that do not match (a caller's mistake) list what differs, and never raise.
+    assert redactor.list_redactions({"a": "x"}, ["x"]) == []
+    assert redactor.list_redactions([1, 2, 3], [1]) == []
+
+
+def test_dill_dumps_counted_counts_what_it_redacted() -> None:
+    """Zero for clean state; the count for secret state; dill's own error otherwise."""
+    redactor = Redactor()
+    assert redactor.dill_dumps_counted({"n": 1, "s": "hello"})[1] == 0
+    blob, count = redactor.dill_dumps_counted({"api_key": "x1", "note": f"key {GITHUB}"})
+    assert count == 2 and dill.loads(blob) == {"api_key": "[REDACTED]", "note": "key [REDACTED]"}
+    with pytest.raises(TypeError):
+        redactor.dill_dumps_counted(x for x in "ab")  # dill cannot carry a generator
+
+
+def test_may_contain_secret_on_empty_binary_and_huge_input() -> None:
+    """Empty and binary data are clean; a trigger at the end of 1 MB is found."""
+    redactor = Redactor()
+    assert not redactor.may_contain_secret("")
+    assert not redactor.may_contain_secret(b"")
+    assert not redactor.may_contain_secret(b"\xff\xfe\x00" * 1000)
+    assert not redactor.may_contain_secret("\ud800 lone surrogate")
+    assert redactor.may_contain_secret("," * 1_000_000 + f" {GITHUB}")
+    assert Redactor(extra_patterns=["zz+"]).may_contain_secret("anything")
+
+
+def test_cut_preview_edges() -> None:
+    """A zero limit gives nothing; fewer than 64 token characters before the cut go."""
+    assert cut_preview("abc", 0) == ""
+    assert cut_preview("a" * 1000, 10) == ""
+    assert cut_preview("a" * 1000, 500) == "a" * 500
+    assert cut_preview("word " * 200, 12) == "word word "
