@@ -157,3 +157,30 @@ def test_redact_value_agrees_with_bytes(case: tuple[Any, list[str], int]) -> Non
     for secret in secrets:
         assert secret not in text
     assert REDACTED in text or not secrets
+
+
+_PIECES = st.sampled_from(
+    [
+        *("api_key", "API-KEY", "Token", "passwd", "x-auth-token", "session", "dsn", "db_url"),
+        *("=", ":", '"', "'", '\\"', " ", "\t", ",", '","value"', "{", "}", "[", "\n"),
+        *("https://", "://", "x.io", "/p", "?", "&", "#", "@", "%74", "sig=", "code="),
+        *("Bearer ", "basic ", "eyJ", ".", "ghp_", "sk-", "AKIA", "xoxb-", "-----BEGIN "),
+        *("abcdefghij0123456789", "ABCDEFGHIJ0123456789", "_", "-", "PRIVATE KEY-----"),
+        *("é", "\u212a", "\u0130", "\x85", "\u2028", "\U0001f600"),
+    ]
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(st.lists(_PIECES, max_size=24).map("".join), SECRETS.map(lambda p: p[0])))
+def test_prefilter_never_calls_clean_what_the_scan_redacts(text: str) -> None:
+    """The one-pass prefilter is implied by every finding of the precise scan, text or JSON."""
+    scanner = REDACTOR._scanner
+    spans, structural = scanner.scan(text, text.lower(), json_mode=False)
+    if spans:
+        assert REDACTOR.may_contain_secret(text)
+    raw = orjson.dumps({"k": text, text[:12]: 1})
+    json_text = raw.decode("latin-1")
+    spans, structural = scanner.scan(json_text, json_text.lower(), json_mode=True)
+    if spans or structural:
+        assert REDACTOR.may_contain_secret(raw)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link, Status
@@ -33,6 +34,7 @@ def copy_span(
     events: Sequence[Event] | None = None,
     links: Sequence[Link] | None = None,
     status: Status | None = None,
+    resource: Resource | None = None,
 ) -> ReadableSpan:
     """Return a copy of ``span`` with the given fields replaced (the rest shared).
 
@@ -48,7 +50,7 @@ def copy_span(
         name=span.name if name is None else name,
         context=span.context,
         parent=span.parent,
-        resource=span.resource,
+        resource=span.resource if resource is None else resource,
         attributes=span._attributes if attributes is None else attributes,
         events=span._events if events is None else events,
         links=span._links if links is None else links,

@@ -19,6 +19,7 @@ __all__ = [
     "ConfigurationError",
     "DevduckError",
     "RecordingStateError",
+    "RedactedSnapshotWarning",
     "SessionFormatError",
     "SessionNotFoundError",
     "UnsafeSessionError",
@@ -47,3 +48,11 @@ class UnsafeSessionError(SessionFormatError):
 
 class RecordingStateError(DevduckError, RuntimeError):
     """A call that needs a recording (or none) came at the wrong time."""
+
+
+class RedactedSnapshotWarning(UserWarning):
+    """A resumed snapshot had secrets redacted: the agent gets ``[REDACTED]`` in places.
+
+    The message names each JSON path and rule (never a value); the same list is in the
+    ``redactions`` of what ``resume_from_snapshot`` returns.
+    """

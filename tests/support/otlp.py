@@ -12,7 +12,10 @@ def zip_spans(path: str | Path) -> dict[str, dict[str, Any]]:
     """Return the ZIP's OTLP-JSON spans keyed by span id."""
     spans: dict[str, dict[str, Any]] = {}
     with zipfile.ZipFile(path) as zf:
-        for line in zf.read("spans.otlp.jsonl").decode().splitlines():
+        # Lines end at "\n" only: U+2028 and friends may stand raw inside a JSON string.
+        for line in zf.read("spans.otlp.jsonl").decode().split("\n"):
+            if not line:
+                continue
             for rs in json.loads(line)["resourceSpans"]:
                 for ss in rs["scopeSpans"]:
                     spans.update({s["spanId"]: s for s in ss["spans"]})

@@ -138,3 +138,47 @@ def ordinary_items() -> list[str]:
     for n in range(40):
         items.append(f"/var/log/app/worker-{n}/session_{n}.log")
     return items
+
+
+class AgentMemory:
+    """Agent state that is not JSON (pickled with dill): attributes, nesting, bytes."""
+
+    def __init__(self, **fields: object) -> None:
+        self.__dict__.update(fields)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AgentMemory) and vars(self) == vars(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def pickled_secret_items() -> list[tuple[object, str]]:
+    """``(state, secret)``: non-JSON agent state that holds the secret somewhere."""
+    items: list[tuple[object, str]] = []
+    for s in SECRET_VALUES:
+        items += [
+            (AgentMemory(api_key=s, model="gpt-x"), s),
+            (AgentMemory(history=[f"export OPENAI_API_KEY={s}"], turns=3), s),
+            (AgentMemory(env={"GITHUB_TOKEN": s}, cwd="/repo"), s),
+            (AgentMemory(raw=f"Authorization: Bearer {s}".encode(), size=1), s),
+            ({"client": AgentMemory(password=s), "ids": {1, 2}}, s),
+        ]
+    return items
+
+
+def pickled_ordinary_items() -> list[object]:
+    """Non-JSON agent state without a secret: it must load back equal."""
+    return [
+        AgentMemory(token_count=n, max_tokens=4096, session_timeout=30, note=text)
+        for n, text in enumerate(_ORDINARY)
+    ]
+
+
+def prompt_items(prompt: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """A long source-bearing system prompt: with a secret planted (recall), and clean."""
+    cut = len(prompt) // 2
+    planted = [
+        (f"{prompt[:cut]}\n# deploy with OPENAI_API_KEY={s}\n{prompt[cut:]}", s)
+        for s in SECRET_VALUES
+    ]
+    return planted, [prompt]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from devduck_otel_exporter_zip.schema import PREVIEW_CHARS
+from devduck_otel_exporter_zip.schema import PREVIEW_CHARS, cut_preview
 from opentelemetry.trace import Span, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
@@ -68,14 +68,17 @@ def mark_error(span: Span, error: BaseException | str) -> None:
     """Set ``error.type`` and an ERROR status on ``span`` (a string is a tool's own error)."""
     if isinstance(error, BaseException):
         span.set_attribute(attr.ERROR_TYPE, type(error).__qualname__)
-        span.set_status(Status(StatusCode.ERROR, error_text(error)[:PREVIEW_CHARS]))
+        span.set_status(Status(StatusCode.ERROR, cut_preview(error_text(error))))
     else:
         span.set_attribute(attr.ERROR_TYPE, "ToolError")
-        span.set_status(Status(StatusCode.ERROR, error[:PREVIEW_CHARS]))
+        span.set_status(Status(StatusCode.ERROR, cut_preview(error)))
 
 
 def text_preview(content: Any, limit: int = PREVIEW_CHARS) -> str:
     """Return readable text of a message's content, cut to ``limit`` characters.
+
+    The cut never falls inside a short token (see ``schema.cut_preview``), so that a
+    secret is in a preview whole, and redacted, or not at all.
 
     Args:
         content: A string, a list of content blocks (Strands / Bedrock shape), or anything.
@@ -85,11 +88,11 @@ def text_preview(content: Any, limit: int = PREVIEW_CHARS) -> str:
         The text blocks joined by newlines, with tool uses and results summarised.
     """
     if isinstance(content, str):
-        return content[:limit]
+        return cut_preview(content, limit)
     if isinstance(content, list):
-        return "\n".join(p for p in (_block_text(b) for b in content) if p)[:limit]
+        return cut_preview("\n".join(p for p in (_block_text(b) for b in content) if p), limit)
     try:
-        return ("" if content is None else str(content))[:limit]
+        return cut_preview("" if content is None else str(content), limit)
     except Exception:  # a broken __str__ must not break recording
         return f"<unprintable {type(content).__name__}>"
 

@@ -34,7 +34,13 @@ class CapturedSnapshot:
     notes: list[str] = field(default_factory=list)
 
 
-def _state(value: Any, notes: list[str], pickler: _jsonsafe.Pickler) -> tuple[Any, bytes | None]:
+PICKLED_STATE_RULE = "pickled-state"
+"""The rule a snapshot's ``redactions`` names for secrets redacted inside the state blob."""
+
+
+def _state(
+    value: Any, notes: list[str], redactions: list[dict[str, str]], redactor: Redactor
+) -> tuple[Any, bytes | None]:
     """Return ``(json_state, blob)``: JSON when it can be, else a dill blob, else a note."""
     if value is None:
         return None, None
@@ -46,12 +52,15 @@ def _state(value: Any, notes: list[str], pickler: _jsonsafe.Pickler) -> tuple[An
     except (TypeError, orjson.JSONEncodeError):
         pass
     try:
-        return None, pickler(value)
+        blob, redacted = redactor.dill_dumps_counted(value)
     except Exception as exc:  # anything dill cannot carry is left out, with a note
         notes.append(
             f"agent state left out: dill cannot serialize it ({type(exc).__name__}: {exc})"
         )
         return None, None
+    if redacted:
+        redactions.append({"path": "$.state_blob", "rule": PICKLED_STATE_RULE})
+    return None, blob
 
 
 class MessageEncoder:
@@ -131,7 +140,8 @@ def capture_snapshot(
         description: Free text.
         last_query: The last query given to the agent.
         last_result: The agent's last result.
-        redactor: Redacts the environment variables and pickled values.
+        redactor: Redacts the environment variables and the pickled state (a blob lists
+            in ``redactions`` that it holds ``[REDACTED]``; the exporter adds the rest).
         pickler: The redacting pickler, bound once by the recorder (default:
             ``redactor.dill_dumps``).
         encoder: The agent's message encoder, kept between snapshots so that a
@@ -148,8 +158,14 @@ def capture_snapshot(
         _read(notes, "messages", lambda: encoder.encode(adapter.messages()), []) if adapter else []
     )
     prompt = _read(notes, "system_prompt", adapter.system_prompt, None) if adapter else None
+    redactions: list[dict[str, str]] = []
     state, blob = (
-        _read(notes, "agent state", lambda: _state(adapter.state(), notes, pickler), (None, None))
+        _read(
+            notes,
+            "agent state",
+            lambda: _state(adapter.state(), notes, redactions, redactor),
+            (None, None),
+        )
         if adapter
         else (None, None)
     )
@@ -176,5 +192,6 @@ def capture_snapshot(
         "agent_state": state,
         "state_blob": None,
         "notes": notes,
+        "redactions": redactions,
     }
     return CapturedSnapshot(record=record, messages=messages, state_blob=blob, notes=notes)

@@ -40,7 +40,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Final
 
-__all__ = ["KeyMatcher", "split_words"]
+__all__ = ["KeyMatcher", "secret_shaped", "split_words"]
 
 WORD_FRAGMENTS: Final = (
     "key",
@@ -287,3 +287,13 @@ class KeyMatcher:
 
 def _squash(text: str) -> str:
     return re.sub(r"[\s_.\-]+", "", text.lower())
+
+
+def secret_shaped(key: str) -> bool:
+    """A key that looks like a credential: long, with letters and digits, no spaces."""
+    return (
+        len(key) >= 20
+        and " " not in key
+        and any(c.isdigit() for c in key)
+        and any(c.isalpha() for c in key)
+    )

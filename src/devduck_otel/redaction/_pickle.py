@@ -35,14 +35,33 @@ class _RedactingPickler(dill.Pickler):  # type: ignore[misc]
         # id(original dict) -> (original, redacted copy): one copy per dict, kept alive
         # so that ids stay unique and shared or cyclic references stay shared.
         self.copies: dict[int, tuple[Any, dict[Any, Any]]] = {}
+        self.redacted = 0  # strings and values changed: a snapshot lists that it happened
 
 
 _STOCK_SAVE_STR = dill.Pickler.dispatch[str]
 _STOCK_SAVE_DICT = dill.Pickler.dispatch[dict]
+_STOCK_SAVE_BYTES = dill.Pickler.dispatch[bytes]
 
 
 def _save_str(pickler: _RedactingPickler, obj: str) -> None:
-    _STOCK_SAVE_STR(pickler, pickler.rules.redact_text(obj))
+    clean = pickler.rules.redact_text(obj)
+    pickler.redacted += clean is not obj
+    _STOCK_SAVE_STR(pickler, clean)
+
+
+def _save_bytes(pickler: _RedactingPickler, obj: bytes) -> None:
+    """Bytes that decode as UTF-8 are redacted as text (``b"TOKEN=..."``), and stay bytes."""
+    try:
+        text = obj.decode("utf-8")
+    except UnicodeDecodeError:
+        _STOCK_SAVE_BYTES(pickler, obj)
+        return
+    clean = pickler.rules.redact_text(text)
+    if clean is text:
+        _STOCK_SAVE_BYTES(pickler, obj)
+        return
+    pickler.redacted += 1
+    _STOCK_SAVE_BYTES(pickler, clean.encode("utf-8"))
 
 
 def _is_module_dict(obj: dict[Any, Any]) -> bool:
@@ -67,6 +86,7 @@ def _save_dict(pickler: _RedactingPickler, obj: dict[Any, Any]) -> None:
                 )
                 for key, value in obj.items()
             }
+            pickler.redacted += sum(copy[key] is not value for key, value in obj.items())
             pickler.copies[id(obj)] = (obj, copy)
         else:
             copy = known[1]
@@ -80,10 +100,13 @@ def _save_dict(pickler: _RedactingPickler, obj: dict[Any, Any]) -> None:
 
 _RedactingPickler.dispatch[str] = _save_str
 _RedactingPickler.dispatch[dict] = _save_dict
+_RedactingPickler.dispatch[bytes] = _save_bytes
 
 
-def dill_dumps_redacted(obj: Any, rules: _Rules, under_secret: Callable[[Any], Any]) -> bytes:
-    """Dill-serialize ``obj`` with secrets redacted.
+def dill_dumps_redacted(
+    obj: Any, rules: _Rules, under_secret: Callable[[Any], Any]
+) -> tuple[bytes, int]:
+    """Dill-serialize ``obj`` with secrets redacted; say how many values were changed.
 
     Args:
         obj: Any object dill can serialize.
@@ -91,8 +114,9 @@ def dill_dumps_redacted(obj: Any, rules: _Rules, under_secret: Callable[[Any], A
         under_secret: Redacts a value found under a secret key.
 
     Returns:
-        The dill bytes.
+        The dill bytes, and the number of strings and values redacted.
     """
     buffer = io.BytesIO()
-    _RedactingPickler(buffer, rules, under_secret).dump(obj)
-    return buffer.getvalue()
+    pickler = _RedactingPickler(buffer, rules, under_secret)
+    pickler.dump(obj)
+    return buffer.getvalue(), pickler.redacted

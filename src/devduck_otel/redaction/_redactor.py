@@ -1,13 +1,17 @@
 """One redaction step for every layer, in front of the session ZIP and of every collector.
 
 :class:`Redactor` holds the rules, compiled once; it is immutable and thread-safe.
-The journal runs :meth:`Redactor.redact_bytes` on every line and record it writes; the
-collector exporters run :meth:`Redactor.redact_span` on every span. Both apply the same
-rules (see ``_redact_keys`` for names, ``_redact_rules`` for values):
+It works on values, never on serialized bytes: a secret string becomes the string
+``[REDACTED]`` and every other value keeps its JSON type. The session exporter runs
+:meth:`Redactor.redact_value` on what it writes (after :meth:`may_contain_secret`,
+one linear RE2 pass, has said a batch may hold a secret); the collector exporters
+run :meth:`Redactor.redact_span` on every span. Both apply the same rules (see
+``_keys`` for names, ``_rules`` for values, ``_scan`` for finding them in text):
 
 * names: env vars, headers, JSON keys, query parameters whose name holds KEY, SECRET,
   TOKEN, PASSWORD, PASS, PWD, CREDENTIAL, AUTH, COOKIE, SESSION, PRIVATE, DSN,
-  DATABASE_URL and the like have their value replaced by ``[REDACTED]``;
+  DATABASE_URL and the like, judged by words (``token_count`` is not one), have their
+  string values replaced by ``[REDACTED]``; numbers, booleans and null stay;
 * values: provider API keys, bearer and basic credentials, AWS access key ids, private
   key blocks, JWTs, URL userinfo and secret query parameters, ``password=...``-style
   assignments, anywhere in any string.
@@ -19,12 +23,14 @@ Example:
     >>> r = Redactor(extra_keys=["internal_id"])
     >>> r.redact_text("curl -H 'Authorization: Bearer abc.def.ghi123' https://u:p@x.io/")
     "curl -H 'Authorization: Bearer [REDACTED]' https://[REDACTED]@x.io/"
-    >>> r.redact_bytes(b'{"headers":{"X-Api-Key":"k-123"},"internal_id":"7"}')
-    b'{"headers":{"X-Api-Key":"[REDACTED]"},"internal_id":"[REDACTED]"}'
+    >>> r.redact_value({"headers": {"X-Api-Key": "k-123"}, "internal_id": "7", "token_count": 5})
+    {'headers': {'X-Api-Key': '[REDACTED]'}, 'internal_id': '[REDACTED]', 'token_count': 5}
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import os
@@ -36,28 +42,20 @@ import orjson
 from opentelemetry.sdk.trace import ReadableSpan
 
 from devduck_otel.environment_variables import DEVDUCK_REDACT_KEYS, DEVDUCK_REDACT_PATTERNS
-from devduck_otel.redaction._keys import KeyMatcher
+from devduck_otel.redaction._keys import KeyMatcher, secret_shaped
 from devduck_otel.redaction._pickle import dill_dumps_redacted
+from devduck_otel.redaction._prefilter import Prefilter
+from devduck_otel.redaction._report import list_redactions
 from devduck_otel.redaction._rules import REDACTED, redact_url_with
-from devduck_otel.redaction._scan import Scanner, apply_spans
+from devduck_otel.redaction._scan import _ASCII_LOWER, Scanner, apply_spans
 from devduck_otel.redaction._span import redact_span_with
+from devduck_otel.session._jsonsafe import TAG
 
 __all__ = ["REDACTED", "Redactor"]
 
 logger = logging.getLogger("devduck_otel")
 
-_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 _BIG_INT = re.compile(r"[0-9]{19}")
-
-
-def _secret_shaped(key: str) -> bool:
-    """A key that looks like a credential: long, with letters and digits, no spaces."""
-    return (
-        len(key) >= 20
-        and " " not in key
-        and any(c.isdigit() for c in key)
-        and any(c.isalpha() for c in key)
-    )
 
 
 class Redactor:
@@ -71,7 +69,7 @@ class Redactor:
         ValueError: An extra pattern is not a valid regular expression.
     """
 
-    __slots__ = ("_keys", "_scanner")
+    __slots__ = ("_keys", "_prefilter", "_scanner")
 
     def __init__(
         self, *, extra_patterns: Sequence[str] = (), extra_keys: Sequence[str] = ()
@@ -86,6 +84,7 @@ class Redactor:
                 raise ValueError(f"invalid redaction pattern {pattern!r}: {exc}") from None
         self._keys = KeyMatcher(extra_keys)
         self._scanner = Scanner(self._keys, compiled)
+        self._prefilter = Prefilter(self._keys.raw_extra, always=bool(compiled))
 
     @classmethod
     def from_env(cls) -> Redactor:
@@ -136,13 +135,16 @@ class Redactor:
         Returns:
             The text with ``[REDACTED]`` in place of secrets; ``text`` itself if none.
         """
-        if not text:
+        if not text or not self._prefilter.may_match(text):
             return text
         low = text.lower()
         if len(low) != len(text):
             low = text.translate(_ASCII_LOWER)
         spans, _ = self._scanner.scan(text, low, json_mode=False)
-        return apply_spans(text, spans) if spans else text
+        if not spans:
+            return text
+        out = apply_spans(text, spans)
+        return text if out == text else out  # redacted before: the same object
 
     def redact_url(self, url: str) -> str:
         """Redact userinfo and secret query parameters of ``url``.
@@ -174,7 +176,8 @@ class Redactor:
 
         Keys are judged like env var names, at any depth: every string below a secret
         key is redacted. A ``{"key": name, "value": ...}`` pair (OTLP attributes) is
-        judged by ``name``. Other values are kept as they are.
+        judged by ``name``. Bytes (raw, or lossless JSON's base64-tagged bytes) that
+        decode as UTF-8 are redacted as text and stay bytes. Other values are kept.
 
         Args:
             obj: The data.
@@ -186,8 +189,8 @@ class Redactor:
 
     def _value(self, obj: Any, secret: bool) -> Any:
         if isinstance(obj, str):
-            if secret:
-                return REDACTED if obj else obj
+            if secret:  # already redacted (an env var, a second pass): the same object
+                return obj if not obj or obj == REDACTED else REDACTED
             if obj[:1] in "{[" and obj[-1:] in "}]":
                 # JSON carried in a string (span content, previews): redact it as JSON.
                 raw = obj.encode("utf-8", "surrogatepass")
@@ -195,13 +198,37 @@ class Redactor:
                 return obj if clean is raw else clean.decode("utf-8", "surrogatepass")
             return self.redact_text(obj)
         if isinstance(obj, dict):
+            if obj.get(TAG) == "bytes" and isinstance(obj.get("base64"), str):
+                return self._tagged_bytes(obj, secret)
             return self._dict(obj, secret)
+        if isinstance(obj, (bytes, bytearray)):
+            return self._bytes(obj, secret)
         if isinstance(obj, (list, tuple)):
             items = [self._value(item, secret) for item in obj]
             if all(new is old for new, old in zip(items, obj, strict=True)):
                 return obj
             return type(obj)(items) if isinstance(obj, tuple) else items
         return obj
+
+    def _bytes(self, obj: bytes | bytearray, secret: bool) -> bytes | bytearray:
+        """Bytes that decode as UTF-8 are redacted as text (a document, a command line)."""
+        try:
+            text = bytes(obj).decode("utf-8")
+        except UnicodeDecodeError:
+            return obj  # an image, compressed data: no text to hold a secret
+        clean = self._value(text, secret)
+        return obj if clean is text else clean.encode("utf-8")
+
+    def _tagged_bytes(self, obj: dict[str, Any], secret: bool) -> dict[str, Any]:
+        """Lossless JSON's ``{"__devduck__": "bytes", "base64": ...}``: its bytes, as bytes."""
+        try:
+            data = base64.b64decode(obj["base64"], validate=True)
+        except (binascii.Error, ValueError):
+            return obj
+        clean = self._bytes(data, secret)
+        if clean is data:
+            return obj
+        return {**obj, "base64": base64.b64encode(clean).decode("ascii")}
 
     def _dict(self, obj: dict[Any, Any], secret: bool) -> dict[Any, Any]:
         pair_name = obj.get("key")
@@ -220,11 +247,27 @@ class Redactor:
                 )
             new = self._value(value, here)
             changed = changed or new is not value
-            if secret and isinstance(key, str) and _secret_shaped(key):
+            if secret and isinstance(key, str) and secret_shaped(key):
                 # A secret used as a key under a secret parent ({"tokens": {<token>: ...}}).
                 key, changed = f"{REDACTED}#{len(out) + 1}", True
             out[key] = new
         return out if changed else obj
+
+    def list_redactions(self, before: Any, after: Any, root: str = "$") -> list[dict[str, str]]:
+        """Say where :meth:`redact_value` changed ``before`` into ``after``, never what.
+
+        Args:
+            before: The value given to :meth:`redact_value`.
+            after: What it returned.
+            root: The JSON path of ``before`` itself.
+
+        Returns:
+            One ``{"path": <JSON path>, "rule": <rule name>}`` per changed string and
+            rule, in document order: ``secret-name`` (a string under a secret key),
+            ``secret-used-as-key``, ``secret-assignment``, ``url-credentials``,
+            ``user-pattern``, or a value rule's name (``github-token``, ``jwt``...).
+        """
+        return list_redactions(self._keys.is_secret, self._scanner.rule_names, before, after, root)
 
     def may_contain_secret(self, data: str | bytes) -> bool:
         """Return ``False`` only when ``data`` surely holds no secret (a fast test).
@@ -235,8 +278,7 @@ class Redactor:
         Returns:
             Whether redaction may change anything in ``data``.
         """
-        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-        return self.redact_bytes(raw) is not raw
+        return self._prefilter.may_match(data)
 
     def redact_attributes(self, attributes: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
         """Redact OpenTelemetry attributes by value; return them and how many changed.
@@ -257,20 +299,24 @@ class Redactor:
         return out, changed
 
     def redact_bytes(self, data: bytes) -> bytes:
-        """Redact one compact JSON document (a journal line or record); stays valid JSON.
+        """Redact one JSON document given as UTF-8 bytes; the result is valid JSON.
 
-        Secret-shaped values are replaced inside strings, and string values under
-        secret keys at any depth. Anything that is not JSON is redacted as text.
-        Clean input costs one regex pass per rule family (about 3 us for a 270-byte
-        event line, about 1.2 ms of CPU for a 200 KB document) and is returned as is.
+        Used for JSON carried inside a string (span content, previews) and by the
+        collector push. Clean input (no trigger of :meth:`may_contain_secret`) is
+        returned as is. Otherwise secret-shaped text inside JSON strings is replaced
+        in place, by character spans that never cross a string's quotes or escapes;
+        a document with a secret key over an object or array, an OTLP ``{"key",
+        "value"}`` pair or a user pattern is parsed and redacted value by value
+        (:meth:`redact_value`), so numbers, booleans and null keep their type.
+        Bytes that are not JSON are redacted as text.
 
         Args:
-            data: UTF-8 JSON, as written by orjson.
+            data: UTF-8 JSON (compact, as orjson writes it), or any bytes.
 
         Returns:
             The redacted document; ``data`` itself when nothing matched.
         """
-        if not data:
+        if not data or not self._prefilter.may_match(data):
             return data
         text = data.decode("latin-1")
         spans, structural = self._scanner.scan(text, text.lower(), json_mode=True)
@@ -281,7 +327,8 @@ class Redactor:
             spans, _ = self._scanner.scan(text, text.lower(), json_mode=False)
         if not spans:
             return data
-        return apply_spans(text, spans).encode("latin-1")
+        out = apply_spans(text, spans).encode("latin-1")
+        return data if out == data else out
 
     def _reparse(self, data: bytes, text: str) -> bytes | None:
         exact = _BIG_INT.search(text) is None
@@ -316,6 +363,17 @@ class Redactor:
 
         Returns:
             The dill bytes; they load back with ``[REDACTED]`` in place of secrets.
+        """
+        return self.dill_dumps_counted(obj)[0]
+
+    def dill_dumps_counted(self, obj: Any) -> tuple[bytes, int]:
+        """Like :meth:`dill_dumps`, and count the strings and values it redacted.
+
+        Args:
+            obj: Any object dill can serialize.
+
+        Returns:
+            The dill bytes and the count (``0``: the blob loads back as ``obj`` was).
         """
         return dill_dumps_redacted(obj, self, lambda value: self._value(value, True))
 

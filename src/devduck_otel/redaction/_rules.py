@@ -22,6 +22,7 @@ from typing import Final
 from urllib.parse import unquote_plus
 
 __all__ = [
+    "GROUP_RULES",
     "REDACTED",
     "URL_SECRET_PARAMS",
     "VALUE_RULES",
@@ -117,6 +118,24 @@ VALUE_RULES: Final = (
 )
 """The built-in value rules, in the order they run."""
 
+GROUP_RULES: Final = {
+    "jwt": "jwt",
+    "aws": "aws-access-key-id",
+    "google": "google-api-key",
+    "gh": "github-token",
+    "ghpat": "github-token",
+    "hf": "huggingface-token",
+    "stripe": "stripe-key",
+    "sk": "openai-or-anthropic-key",
+    "slack": "slack-token",
+    "pem": "private-key",
+    "bearer": "bearer-token",
+    "bearer_l": "bearer-token",
+    "basic": "basic-credentials",
+    "basic_l": "basic-credentials",
+}
+"""The rule name a snapshot's ``redactions`` gives for each value rule's group."""
+
 URL_SECRET_PARAMS: Final = frozenset(
     {
         "sig",
@@ -148,8 +167,8 @@ def boundary_before(text: str, index: int) -> bool:
 
 def value_rule_spans(
     pattern: re.Pattern[str], rule: ValueRule, text: str
-) -> Iterator[tuple[int, int]]:
-    """Yield the ``[start, end)`` spans of secrets that ``rule`` finds in ``text``."""
+) -> Iterator[tuple[int, int, str]]:
+    """Yield the ``[start, end)`` spans of secrets that ``rule`` finds in ``text``, and the group."""
     for match in pattern.finditer(text):
         group = match.lastgroup
         if group is None:
@@ -161,7 +180,7 @@ def value_rule_spans(
         check = rule.checks.get(group)
         if check is not None and not check(match.group(group)):
             continue
-        yield start, end
+        yield start, end, group
 
 
 def _redact_pairs(part: str, is_secret: Callable[[str], bool]) -> str:

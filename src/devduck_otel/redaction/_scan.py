@@ -29,6 +29,7 @@ from typing import Final
 
 from devduck_otel.redaction._keys import KeyMatcher, split_words
 from devduck_otel.redaction._rules import (
+    GROUP_RULES,
     REDACTED,
     VALUE_RULES,
     ValueRule,
@@ -89,10 +90,17 @@ def _quoted(quote: str) -> re.Pattern[str]:
 
 
 _CODE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*[(\[]")
+_PLACEHOLDER = re.compile(r"[xX*.•_-]{3,}|<[^<>]*>|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\{\{[^{}]*\}\}")
+_ALNUM = re.compile(r"[A-Za-z0-9]")
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+_PROSE = re.compile(r" [A-Za-z]+[ ,.]")
+_REFERENCE = re.compile(r"[A-Za-z_]+(?:\.[A-Za-z_]+)*")
+"""A variable or attribute, without digits (a secret of letters and ``_`` only is rare)."""
 _TO_EOL = re.compile(r"[^\r\n\"'\\]*")
 _URL_END = re.compile(r"[^\s\"'<>\\]*")
 _URL_HEAD = re.compile(r"[^/?#]*")
 
+_ASCII_LOWER: Final = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 _STOPWORDS: Final = frozenset(
     {"str", "int", "bool", "bytes", "none", "null", "true", "false", "optional", "any"}
     | {"float", "dict", "list", "object", "undefined", "nil", "string"}
@@ -146,7 +154,7 @@ class Scanner:
         for rule, pattern, gate in self._rules:
             if gate in text and pattern.search(text) is not None:
                 found = value_rule_spans(pattern, rule, text)
-                spans.extend((s, e, REDACTED) for s, e in found)
+                spans.extend((s, e, REDACTED) for s, e, _ in found)
         if "://" in text and ("@" in text or "?" in text or "#" in text):
             spans.extend(self._urls(text, low))
         if json_mode and self.extra_patterns and "\\" in text:
@@ -158,6 +166,33 @@ class Scanner:
                         return spans, True
                     spans.append((match.start(), match.end(), REDACTED))
         return spans, structural
+
+    def rule_names(self, text: str) -> list[str]:
+        """Name the rules that find something in ``text`` (for a snapshot's ``redactions``).
+
+        Args:
+            text: A string that redaction changed.
+
+        Returns:
+            Rule names, each once, in the order the scan runs them.
+        """
+        low = text.lower()
+        if len(low) != len(text):
+            low = text.translate(_ASCII_LOWER)
+        names: list[str] = []
+        spans: list[Span] = []
+        anchors = [a for first, a in _ANCHORS if first in low]
+        self._assignments(text, low, False, spans, anchors)
+        if spans:
+            names.append("secret-assignment")
+        for rule, pattern, _ in self._rules:
+            for _start, _end, group in value_rule_spans(pattern, rule, text):
+                names.append(GROUP_RULES.get(group, group))
+        if "://" in text and any(True for _ in self._urls(text, low)):
+            names.append("url-credentials")
+        if any(p.search(text) for p in self.extra_patterns):
+            names.append("user-pattern")
+        return list(dict.fromkeys(names))
 
     def _occurrences(self, low: str, anchors: list[re.Pattern[str]]) -> Iterator[int]:
         for anchor in anchors:
@@ -207,31 +242,57 @@ class Scanner:
         if tail["open"] is not None:
             return json_mode and (tail["q1"] or "").endswith('"')
         if tail["q2"] is not None:
-            if tail["q1"] is None and text[tail.end() : tail.end() + 1] in (
-                ",",
-                "}",
-                "]",
-                ")",
-                ":",
-                "",
-            ):
-                return False  # the quote closes the string the name is in (``"Password:",``)
-            value = _quoted(tail["q2"]).match(text, tail.end())
-            if value is not None and value.end() > value.start():
-                spans.append((value.start(), value.end(), REDACTED))
-            return False
+            self._quoted_value(text, name, tail, spans)
+        else:
+            self._bare_value(text, name, tail, spans)
+        return False
+
+    def _no_secret(self, name: str, value: str) -> bool:
+        """A value that is surely no secret: a placeholder, a variable's name, or weak.
+
+        A placeholder (``...``, ``xxx``, ``<token>``, ``$API_KEY``), no ASCII letter or
+        digit at all, the name of a secret variable (``auth_env_var="SERVICE_API_KEY"``),
+        or a one-word weak name (``key``, ``token``) over a value that looks like none.
+        """
+        if _PLACEHOLDER.fullmatch(value) or not _ALNUM.search(value):
+            return True
+        if _ENV_NAME.fullmatch(value) and self.keys.is_secret(value):
+            return True
+        words = split_words(name)
+        return len(words) == 1 and words[0] in _WEAK_NAMES and not _looks_secret(value)
+
+    def _quoted_value(self, text: str, name: str, tail: re.Match[str], spans: list[Span]) -> None:
+        if tail["q1"] is None and text[tail.end() : tail.end() + 1] in (
+            ",",
+            "}",
+            "]",
+            ")",
+            ":",
+            "",
+        ):
+            return  # the quote closes the string the name is in (``"Password:",``)
+        value = _quoted(tail["q2"]).match(text, tail.end())
+        if value is None or value.end() == value.start() or self._no_secret(name, value.group()):
+            return
+        spans.append((value.start(), value.end(), REDACTED))
+
+    def _bare_value(self, text: str, name: str, tail: re.Match[str], spans: list[Span]) -> None:
         value_start, value_end = tail.span("bare")
         bare = tail["bare"]
+        if text.find(REDACTED, value_start, value_end + 1) != -1:
+            return  # redacted already (``Bearer [REDACTED]``, a second pass)
         line_number = "." in name and tail["op"] == ":" and (bare.isdigit() or bare[0] == ":")
-        if bare.lower() in _STOPWORDS or line_number or _CODE.match(bare):
-            return False  # a type, a line number (``session.py:42``) or code (``f(x)``)
-        words = split_words(name)
-        if len(words) == 1 and words[0] in _WEAK_NAMES and not _looks_secret(bare):
-            return False
+        if bare.lower() in _STOPWORDS or line_number or _CODE.match(bare) or bare[0] == "(":
+            return  # a type, a line number (``session.py:42``) or code (``f(x)``)
+        if _REFERENCE.fullmatch(bare) and ("_" in bare or "." in bare or bare == name):
+            return  # code passing a variable on: ``api_key=api_key``, ``token=self.token``
+        if self._no_secret(name, bare):
+            return
+        if bare.isalpha() and _PROSE.match(text, value_end):
+            return  # the first word of a sentence (``auth_token: Direct auth token``)
         if "cookie" in name.lower():
             value_end = _TO_EOL.match(text, value_start).end()  # type: ignore[union-attr]
         spans.append((value_start, value_end, REDACTED))
-        return False
 
     def _urls(self, text: str, low: str) -> Iterator[Span]:
         """Yield redacted URLs, visiting only URLs with ``@``, ``%`` or a secret word.

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.trace import Link, Status
 from opentelemetry.util.types import Attributes
@@ -52,6 +53,14 @@ def _text(redactor: _Redacts, key: str, value: str) -> str:
 def _attribute(redactor: _Redacts, key: str, value: Any) -> Any:
     if isinstance(value, str):
         return _text(redactor, key, value)
+    if isinstance(value, bytes):
+        # Bytes that decode as text are scanned as text, and stay bytes.
+        try:
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value
+        clean = _text(redactor, key, text)
+        return value if clean is text else clean.encode("utf-8")
     if isinstance(value, (tuple, list)) and any(isinstance(v, str) for v in value):
         items = [_text(redactor, key, v) if isinstance(v, str) else v for v in value]
         if all(new is old for new, old in zip(items, value, strict=True)):
@@ -107,6 +116,35 @@ def _links(redactor: _Redacts, links: Sequence[Link]) -> Sequence[Link]:
     return like(links, out) if changed else links
 
 
+_RESOURCES: dict[int, tuple[Resource, Resource]] = {}
+"""id(resource) -> (resource, its redacted form): a provider has one resource for all spans."""
+
+
+def redact_resource(redactor: _Redacts, resource: Resource) -> Resource:
+    """Return ``resource`` with secret attributes redacted (``OTEL_RESOURCE_ATTRIBUTES``).
+
+    Args:
+        redactor: The rules.
+        resource: A span's resource.
+
+    Returns:
+        A new Resource, or ``resource`` itself when it is clean.
+    """
+    known = _RESOURCES.get(id(resource))
+    if known is not None and known[0] is resource:
+        return known[1]
+    attributes = redact_attributes(redactor, resource.attributes)
+    clean = (
+        resource
+        if attributes is resource.attributes
+        else Resource(dict(attributes or {}), resource.schema_url)
+    )
+    if len(_RESOURCES) >= 64:
+        _RESOURCES.clear()
+    _RESOURCES[id(resource)] = (resource, clean)
+    return clean
+
+
 def redact_span_with(redactor: _Redacts, span: ReadableSpan) -> ReadableSpan:
     """Return ``span`` with secrets redacted, or ``span`` itself when it is clean."""
     # The private fields, not the properties: those copy on every access, and the
@@ -118,6 +156,7 @@ def redact_span_with(redactor: _Redacts, span: ReadableSpan) -> ReadableSpan:
     events = _events(redactor, old_events)
     links = _links(redactor, old_links)
     name = redactor.redact_text(span.name)
+    resource = redact_resource(redactor, span.resource)
     status = span.status
     if status.description:
         description = redactor.redact_text(status.description)
@@ -129,8 +168,15 @@ def redact_span_with(redactor: _Redacts, span: ReadableSpan) -> ReadableSpan:
         and links is old_links
         and name is span.name
         and status is span.status
+        and resource is span.resource
     ):
         return span
     return copy_span(
-        span, name=name, attributes=attributes, events=events, links=links, status=status
+        span,
+        name=name,
+        attributes=attributes,
+        events=events,
+        links=links,
+        status=status,
+        resource=resource,
     )

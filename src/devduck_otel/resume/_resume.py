@@ -17,11 +17,12 @@ from __future__ import annotations
 import copy
 import os
 import re
+import warnings
 from typing import TYPE_CHECKING, Any, Final
 
 from opentelemetry.trace import Link, SpanContext, TraceFlags
 
-from devduck_otel.exceptions import SessionFormatError
+from devduck_otel.exceptions import RedactedSnapshotWarning, SessionFormatError
 from devduck_otel.resume._repair import repair_messages
 
 if TYPE_CHECKING:
@@ -59,7 +60,15 @@ def resume_from_snapshot(
         ``extra_tools`` (snapshot tools the agent lacks, and the reverse), ``repairs``
         (what was changed to make the messages valid), ``state_restored``,
         ``framework`` and ``framework_mismatch`` (the agent's framework, and whether
-        the snapshot came from another one), and ``notes`` (for example: a pickled state left out without ``allow_pickle``).
+        the snapshot came from another one), ``redactions`` (where the snapshot
+        differs from what the agent had: one ``{"path", "rule"}`` per redacted
+        string, never its value; empty when nothing was secret, and then messages
+        and system prompt are restored byte-identical) and ``notes`` (for example: a
+        pickled state left out without ``allow_pickle``).
+
+    Warns:
+        RedactedSnapshotWarning: The snapshot has redactions (named in the message);
+            the agent is restored with ``[REDACTED]`` in those places.
 
     Raises:
         ValueError: The session has no such snapshot.
@@ -89,10 +98,29 @@ def resume_from_snapshot(
         "framework": None,
         "framework_mismatch": False,
         "notes": _notes(session, snap),
+        "redactions": [dict(r) for r in snap.get("redactions") or []],
     }
+    if report["redactions"]:
+        _warn_redacted(snapshot_id, report)
     if agent is not None:
         _restore_into(agent, snap, messages, state, report)
     return report
+
+
+REDACTIONS_NAMED: Final = 20
+"""How many redactions the warning names (all are in the report)."""
+
+
+def _warn_redacted(snapshot_id: int, report: dict[str, Any]) -> None:
+    redactions = report["redactions"]
+    named = ", ".join(f"{r['path']} ({r['rule']})" for r in redactions[:REDACTIONS_NAMED])
+    more = len(redactions) - REDACTIONS_NAMED
+    message = (
+        f"snapshot {snapshot_id} was redacted before it was stored: the agent resumes "
+        f"with [REDACTED] at {named}" + (f" and {more} more" if more > 0 else "")
+    )
+    report["notes"].append(message)
+    warnings.warn(message, RedactedSnapshotWarning, stacklevel=4)
 
 
 def _restore_into(

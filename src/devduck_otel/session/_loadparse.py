@@ -326,7 +326,21 @@ def snapshot_record(raw: dict[str, Any], table: MessageTable, allow_pickle: bool
     record.setdefault("description", "")
     record["agent_state"] = restore(record.get("agent_state"), allow_pickle=allow_pickle)
     record["notes"] = notes
+    record["redactions"] = _redactions(record.get("redactions"))
     return record
+
+
+def _redactions(stored: Any) -> list[dict[str, str]]:
+    """The snapshot's ``redactions`` (JSON path and rule); absent in older sessions: ``[]``."""
+    if not isinstance(stored, list):
+        return []
+    return [
+        {"path": item["path"], "rule": item["rule"]}
+        for item in stored
+        if isinstance(item, dict)
+        and isinstance(item.get("path"), str)
+        and isinstance(item.get("rule"), str)
+    ]
 
 
 def read_metadata(source: EntrySource, name: str) -> dict[str, Any]:

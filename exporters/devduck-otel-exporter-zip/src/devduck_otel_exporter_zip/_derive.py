@@ -170,7 +170,7 @@ def _error(record: SpanRecord) -> str | None:
 def preview(value: Any) -> str:
     """A short text of a value, as devduck's ``result_preview`` / ``content_preview``."""
     text = value if isinstance(value, str) else _dumps(value).decode("utf-8", "replace")
-    return text[: F.PREVIEW_CHARS]
+    return F.cut_preview(text)
 
 
 def _tool_result(record: SpanRecord) -> Line:

@@ -70,8 +70,31 @@ class Redacting:
 
     def json_text(self, text: str) -> str:
         """Redact a JSON document held in a string (a snapshot record, a message)."""
-        clean = self._json_document(text)
-        return text if clean is None else clean.decode()
+        return self.json_listed(text)[0]
+
+    def json_listed(self, text: str, root: str = "$") -> tuple[str, list[dict[str, str]]]:
+        """Redact a JSON document held in a string, and list where (never what).
+
+        Args:
+            text: The document.
+            root: The JSON path the document has in the record it belongs to.
+
+        Returns:
+            The redacted text (``text`` itself when clean) and the ``redactions``:
+            ``{"path", "rule"}`` dicts (see ``schema.SNAPSHOT_REDACTIONS``).
+        """
+        redactor = self.redactor
+        if redactor is None or not redactor.may_contain_secret(text):
+            return text, []
+        value = orjson.loads(text)
+        clean = redactor.redact_value(value)
+        if clean is value:
+            return text, []
+        lister = getattr(redactor, "list_redactions", None)
+        listed = (
+            lister(value, clean, root) if callable(lister) else [{"path": root, "rule": "redacted"}]
+        )
+        return orjson.dumps(clean, option=orjson.OPT_NON_STR_KEYS).decode(), listed
 
     def resource(self, data: bytes) -> bytes:
         """Redact an encoded OTLP JSON resource (``OTEL_RESOURCE_ATTRIBUTES`` may hold secrets)."""

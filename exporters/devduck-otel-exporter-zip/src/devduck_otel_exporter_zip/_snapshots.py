@@ -38,6 +38,7 @@ class SnapshotStore:
         self.files = files
         self.redacting = redacting
         self._rows: dict[str, int] = {}
+        self._row_redactions: dict[int, list[dict[str, str]]] = {}
         self.count = 0
 
     def store(self, record: SpanRecord, event: Event) -> None:
@@ -47,7 +48,8 @@ class SnapshotStore:
         if not isinstance(raw, str):
             return
         try:
-            snap = orjson.loads(self.redacting.json_text(raw))
+            clean, redactions = self.redacting.json_listed(raw)
+            snap = orjson.loads(clean)
         except orjson.JSONDecodeError:
             logger.warning("devduck-otel: skipped a snapshot whose record is not JSON")
             return
@@ -57,8 +59,13 @@ class SnapshotStore:
             m for m in as_list(attrs.get(F.DEVDUCK_SNAPSHOT_MESSAGES)) if isinstance(m, str)
         ]
         trace_id, span_id, _ = span_ids(record)
+        ranges = self._ranges(messages)
+        for index, message in enumerate(messages):
+            for found in self._row_redactions.get(self._rows[message], ()):
+                path = f"$.agent_messages[{index}]{found['path'][1:]}"
+                redactions.append({"path": path, "rule": found["rule"]})
         snap.update(
-            agent_messages_ref=self._ranges(messages),
+            agent_messages_ref=ranges,
             agent_messages_count=len(messages),
             state_blob=self._blob(attrs.get(F.DEVDUCK_SNAPSHOT_BLOB)),
             trace_id=trace_id,
@@ -66,6 +73,9 @@ class SnapshotStore:
             sha256=attrs.get(F.DEVDUCK_SNAPSHOT_SHA256),
             size=attrs.get(F.DEVDUCK_SNAPSHOT_SIZE),
         )
+        # What the instrumentation redacted itself (a pickled state) comes first.
+        earlier = snap.get(F.SNAPSHOT_REDACTIONS)
+        snap[F.SNAPSHOT_REDACTIONS] = [*(earlier if isinstance(earlier, list) else []), *redactions]
         self.files.append(F.JOURNAL_SNAPSHOTS, [orjson.dumps(snap, option=orjson.OPT_NON_STR_KEYS)])
         self.count += 1
 
@@ -77,7 +87,10 @@ class SnapshotStore:
             row = rows.get(message)
             if row is None:
                 row = rows[message] = len(rows)
-                clean = self.redacting.json_text(message).encode("utf-8", "surrogatepass")
+                text, redactions = self.redacting.json_listed(message)
+                if redactions:
+                    self._row_redactions[row] = redactions
+                clean = text.encode("utf-8", "surrogatepass")
                 digest = hashlib.sha256(clean).hexdigest().encode()
                 new.append(b'{"sha256":"%b","message":%b}' % (digest, clean))
             if ranges and ranges[-1][1] == row:

@@ -72,6 +72,12 @@ SNAPSHOT_PAYLOAD: Final = (
     DEVDUCK_SNAPSHOT_BLOB,
 )
 
+SNAPSHOT_REDACTIONS: Final = "redactions"
+"""A snapshot record's list of what redaction changed: ``{"path": <JSONPath into the
+record, e.g. ``$.system_prompt`` or ``$.agent_messages[2].content[0].text``>, "rule":
+<rule name>}`` per change, never the value. Empty when nothing was redacted; absent in
+sessions written before it existed (read as empty)."""
+
 EVENT_SNAPSHOT: Final = "snapshot.created"
 CARRIER_SPAN_NAME: Final = "devduck.events"
 
@@ -107,6 +113,39 @@ OI_MODEL_NAME: Final = "llm.model_name"
 
 PREVIEW_CHARS: Final = 500
 """Length of ``content_preview`` / ``result_preview`` in derived events."""
+
+_TOKEN_CHARS: Final = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~+/=%"
+)
+_SHORT_RUN: Final = 64
+
+
+def cut_preview(text: str, limit: int = PREVIEW_CHARS) -> str:
+    """Cut ``text`` to at most ``limit`` characters, never through a short token.
+
+    Previews are redacted like everything else, but a secret cut short (20 of a
+    token's 36 characters) no longer looks like one. So a cut that would fall inside
+    a run of token characters backs up to the run's start, unless the run's part
+    before the cut is long (64 characters or more: a blob, or enough of a token for
+    the value rules to know it).
+
+    Args:
+        text: The full text.
+        limit: The most characters kept.
+
+    Returns:
+        ``text`` itself when short enough, else a prefix of it.
+    """
+    if len(text) <= limit:
+        return text
+    end = limit
+    floor = max(0, limit - _SHORT_RUN)
+    if text[end] in _TOKEN_CHARS:
+        while end > floor and text[end - 1] in _TOKEN_CHARS:
+            end -= 1
+        if end == floor and floor > 0 and text[end - 1] in _TOKEN_CHARS:
+            end = limit  # a long run: a blob, or a prefix the rules still recognise
+    return text[:end]
 
 
 def http_client_method(kind: SpanKind | None, attributes: Mapping[str, Any]) -> str | None:
