@@ -41,6 +41,7 @@ class JournalFiles:
             for name in F.JOURNAL_FILES
         }
         self._waiting: dict[str, list[bytes]] = {name: [] for name in F.JOURNAL_FILES}
+        self._torn: set[str] = set()
         self._resources: dict[int, int] = {}
         self._scopes: dict[tuple[str, str | None], int] = {}
 
@@ -58,7 +59,9 @@ class JournalFiles:
         fd = self._fds.get(name)
         if fd is None:
             return
-        data = b"\n".join(lines) + b"\n"
+        # After a cut-back that failed, a newline first ends the torn bytes: they become
+        # one broken line of their own, and the lines written now stay whole.
+        data = b"\n" * (name in self._torn) + b"\n".join(lines) + b"\n"
         start = os.lseek(fd, 0, os.SEEK_END)
         try:
             view = memoryview(data)
@@ -67,9 +70,11 @@ class JournalFiles:
         except OSError:
             try:
                 os.ftruncate(fd, start)
-            except OSError as exc:  # the line stays torn: recovery skips a torn last line
+            except OSError as exc:
+                self._torn.add(name)
                 logger.debug("devduck-otel: could not cut back %s: %r", name, exc)
             raise
+        self._torn.discard(name)
         lines.clear()
 
     def span_lines(self, spans: list[SpanRecord], redacting: Redacting) -> list[bytes]:

@@ -213,7 +213,10 @@ class SessionJournal:
             self._count += len(lines)
         if spans:
             self.files.append(F.JOURNAL_SPANS, self.files.span_lines(spans, self.redacting))
-        self.files.flush()
+        try:
+            self.files.flush()
+        finally:  # blobs too, even when the lines could not be written (both wait)
+            self.snapshots.write_blobs()
 
     def _run(self, interval: float) -> None:
         while not self._closed:
