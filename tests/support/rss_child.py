@@ -5,7 +5,10 @@ command, and reports the growth of the peak, the time and how the command ended.
 Run as a script it measures every hostile ZIP of :mod:`tests.support.huge_zips`
 with every command that reads a session::
 
-    python -m tests.support.rss_child /tmp/hostile-zips
+    python -m tests.support.rss_child /tmp/hostile-zips [ZIP,...] [COMMAND,...]
+
+``DEVDUCK_MEASURE_CAP_MB`` caps the child's address space (a runaway child then
+gets ``MemoryError``, not the machine) and ``TIMEOUT`` its seconds.
 """
 
 from __future__ import annotations
@@ -86,7 +89,9 @@ def run_command(command: str, zip_path: Path, tmp: Path, timeout: float = 300) -
     root = Path(__file__).resolve().parents[2]
     extra = [a.format(tmp=tmp, zip=zip_path) for a in COMMANDS[command]]
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    # DEVDUCK_CHILD_PYTHONPATH measures another tree's code (main's, say) with these ZIPs
+    code = env.get("DEVDUCK_CHILD_PYTHONPATH") or env.get("PYTHONPATH")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), code]))
     try:
         done = subprocess.run(
             [sys.executable, "-c", _CHILD, command, str(zip_path), *extra],

@@ -172,7 +172,9 @@ def recover_journal(
     check_journal(journal)
     name = journal.name.removesuffix(JOURNAL_SUFFIX)
     target = Path(output_dir or journal.parent) / f"{name}.zip"
-    path = write_session_zip(journal, target, stopped=True, signing_key=signing_key())
+    path = write_session_zip(
+        journal, target, stopped=True, signing_key=signing_key(), replace=False
+    )
     remove_journal(journal)
     return path
 

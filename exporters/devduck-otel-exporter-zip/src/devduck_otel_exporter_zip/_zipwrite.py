@@ -158,6 +158,7 @@ def write_session_zip(
     *,
     stopped: bool,
     signing_key: bytes | None = None,
+    replace: bool = True,
 ) -> Path:
     """Write the session ZIP for a journal directory, atomically.
 
@@ -166,9 +167,15 @@ def write_session_zip(
         output_path: Where the ZIP goes; replaced atomically.
         stopped: Whether the recording has ended (adds ``end_time`` and duration).
         signing_key: When given, pickled entries are signed with HMAC-SHA256.
+        replace: Whether a file already at ``output_path`` is replaced. ``False``
+            places the ZIP with a hard link, which fails when the name is taken,
+            so no check-then-write window lets another session's ZIP be replaced.
 
     Returns:
         The path of the ZIP.
+
+    Raises:
+        FileExistsError: ``replace`` is false and ``output_path`` exists.
     """
     output_path = Path(output_path)
     output_path.parent.mkdir(parents=True, exist_ok=True)
@@ -179,11 +186,25 @@ def write_session_zip(
             _write_entries(raw, journal_dir, meta, stopped=stopped, signing_key=signing_key)
             raw.flush()
             os.fsync(raw.fileno())
-        os.replace(tmp, output_path)
+        if replace:
+            os.replace(tmp, output_path)
+        else:
+            _place_new(tmp, output_path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return output_path
+
+
+def _place_new(tmp: Path, output_path: Path) -> None:
+    try:
+        os.link(tmp, output_path)
+    except FileExistsError:
+        raise FileExistsError(
+            f"{output_path} already exists (a session of the same id finished first); "
+            "it is never replaced"
+        ) from None
+    tmp.unlink()
 
 
 def _snapshot_records(journal_dir: Path, counter: _EventCounter) -> list[dict[str, Any]]:
