@@ -77,7 +77,7 @@ def test_zip_placed_after_the_start_check_is_not_replaced(recordings_dir: Path) 
     devduck_otel.start_recording(session_id="raced")
     first = recordings_dir / "raced.zip"
     first.write_bytes(b"the first session's ZIP")  # it finished after our start's check
-    with pytest.raises(OSError, match="already exists .* never replaced") as caught:
+    with pytest.raises(OSError, match=r"already exists .* never replaced") as caught:
         devduck_otel.stop_recording()
     assert first.read_bytes() == b"the first session's ZIP"
     assert "the journal is kept at" in str(caught.value)

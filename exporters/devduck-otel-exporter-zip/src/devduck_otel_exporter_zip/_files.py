@@ -7,10 +7,12 @@ memory; the next flush writes it again, so a disk that fills and frees loses not
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
+import stat
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
@@ -22,6 +24,51 @@ if TYPE_CHECKING:
     from devduck_otel_exporter_zip._redacting import Redacting
 
 logger = logging.getLogger("devduck_otel_exporter_zip")
+
+
+class JournalError(ValueError):
+    """A journal on disk is hostile or broken; the message is one line."""
+
+
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+def open_regular(path: Path, limit: int | None = None) -> BinaryIO | None:
+    """Open a journal file for reading: never through a symlink, only a regular file.
+
+    The checks run on the opened descriptor (``O_NOFOLLOW``, then ``fstat``), so a
+    file swapped for a link or a device after an earlier check is still refused.
+    ``O_NONBLOCK`` keeps a FIFO from blocking the open.
+
+    Args:
+        path: The journal file.
+        limit: Largest size accepted, in bytes (``None``: any).
+
+    Returns:
+        The open file, or ``None`` when nothing is at ``path``.
+
+    Raises:
+        JournalError: ``path`` is a symlink, not a regular file, or over ``limit``.
+    """
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise JournalError(f"{path} is a symlink; refusing to follow it") from None
+        raise
+    info = os.fstat(fd)
+    problem = None
+    if not stat.S_ISREG(info.st_mode):
+        problem = f"{path} is not a regular file"
+    elif limit is not None and info.st_size > limit:
+        problem = f"{path} is {info.st_size} bytes, over the limit of {limit}"
+    if problem is not None:
+        os.close(fd)
+        raise JournalError(problem)
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
 
 
 def write_json_atomic(path: Path, value: Any) -> None:

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import heapq
 import mmap
+import os
 from array import array
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
+
+from devduck_otel_exporter_zip._files import open_regular
 
 _TS_KEY = b'{"timestamp_ns":'
 
@@ -29,9 +33,17 @@ def _timestamp(line: bytes) -> int:
 
 def ordered_lines(path: Path) -> Iterator[bytes]:
     """Yield the complete lines of a journal events file in time order (stable)."""
-    if not path.exists() or path.stat().st_size == 0:
+    handle = open_regular(path)
+    if handle is None:
         return
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+    with handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return
+        yield from _ordered(handle)
+
+
+def _ordered(handle: BinaryIO) -> Iterator[bytes]:
+    with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         stamps, starts, ends = array("q"), array("q"), array("q")
         in_order, last, pos, size = True, -1, 0, len(mm)
         while pos < size:

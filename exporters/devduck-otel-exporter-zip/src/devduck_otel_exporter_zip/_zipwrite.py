@@ -23,6 +23,7 @@ import dill
 import orjson
 
 from devduck_otel_exporter_zip import schema as F
+from devduck_otel_exporter_zip._files import open_regular
 from devduck_otel_exporter_zip._journal import iter_lines, load_json_lines
 from devduck_otel_exporter_zip._ordering import merged_lines, numbered
 from devduck_otel_exporter_zip._otlpjson import request_json
@@ -180,7 +181,7 @@ def write_session_zip(
     output_path = Path(output_path)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = output_path.with_name(f".{output_path.name}.{os.getpid()}.tmp")
-    meta = orjson.loads((journal_dir / F.JOURNAL_META).read_bytes())
+    meta = orjson.loads(_read_regular(journal_dir / F.JOURNAL_META))
     try:
         with open(tmp, "wb") as raw:
             _write_entries(raw, journal_dir, meta, stopped=stopped, signing_key=signing_key)
@@ -194,6 +195,15 @@ def write_session_zip(
         tmp.unlink(missing_ok=True)
         raise
     return output_path
+
+
+def _read_regular(path: Path) -> bytes:
+    """Read a journal file; a symlink or special file is refused (``JournalError``)."""
+    handle = open_regular(path)
+    if handle is None:
+        raise FileNotFoundError(f"{path}: no such file")
+    with handle:
+        return handle.read()
 
 
 def _place_new(tmp: Path, output_path: Path) -> None:
@@ -248,7 +258,7 @@ def _write_entries(
         signatures[F.MESSAGES_ENTRY] = mac.hexdigest() if mac is not None else ""
         _write_stream(zf, F.SPANS_ENTRY, otlp_span_requests(journal_dir / F.JOURNAL_SPANS))
         for blob in sorted((journal_dir / F.JOURNAL_BLOBS).glob("*.dill")):
-            data = blob.read_bytes()
+            data = _read_regular(blob)
             name = f"{F.BLOBS_PREFIX}{blob.name}"
             zf.writestr(name, data)
             signatures[name] = _sign(signing_key, name, data)
