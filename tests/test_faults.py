@@ -545,3 +545,47 @@ def test_collector_down_is_one_line_on_stderr(tmp_path: Path) -> None:
     lines = done.stderr.splitlines()
     assert len(lines) == 1, lines
     assert "collector exporter 'otlp_proto_grpc' failed" in lines[0] and "UNAVAILABLE" in lines[0]
+
+
+_DISK_FILLS_AND_FREES = """
+import time
+class Agent:
+    def __init__(self):
+        self.messages = [{"role": "user", "content": "hi"}]
+        self.state = os.urandom(30_000)  # a blob: larger than the full disk lets a file be
+
+agent = Agent()
+limit = resource.RLIM_INFINITY
+resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, limit))
+for i in range(200):
+    double(i)
+    if i % 50 == 0:
+        devduck_otel.snapshot(agent, f"full {i}")
+        time.sleep(0.3)  # the flush thread fails, again and again
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+time.sleep(0.5)  # the disk frees: the next flushes write what waited
+for i in range(200, 400):
+    double(i)
+    if i % 50 == 0:
+        devduck_otel.snapshot(agent, f"free {i}")
+out["final"] = devduck_otel.stop_recording()
+out["records"] = records
+print(json.dumps(out))
+"""
+
+
+def test_disk_that_fills_and_frees_loses_no_call(recordings_dir: Path) -> None:
+    """Every call and snapshot made while the disk was full, and after, is in the ZIP."""
+    out = _run_script(_DISK_FILLS_AND_FREES, recordings=recordings_dir)
+    session = devduck_otel.load_session(out["final"], allow_pickle=True)
+    calls = [e["data"]["args"] for e in session.get_events_by_type("tool.call")]
+    assert len(calls) == 400, len(calls)
+    results = session.get_events_by_type("tool.result")
+    assert sorted(e["data"]["result"] for e in results) == [2 * i for i in range(400)]
+    descriptions = [s.description for s in session.snapshots]
+    assert descriptions == [f"full {i}" for i in range(0, 200, 50)] + [
+        f"free {i}" for i in range(200, 400, 50)
+    ]
+    assert all(s.state_blob in session.blobs for s in session.snapshots)
+    assert not list(recordings_dir.rglob("*.tmp"))
+    assert len(out["records"]) == 1, out["records"]

@@ -236,3 +236,40 @@ def test_no_event_is_dropped_past_the_old_10000_cap() -> None:
     opens = [json.loads(line) for line in lines if b'"file.open"' in line]
     assert [e["data"]["path"] for e in opens] == [f"/data/{i}" for i in range(30_000)]
     assert meta["total_events"] == len(lines) == 30_002
+
+
+def test_torn_tail_that_could_not_be_cut_back_costs_no_later_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write torn by a full disk whose cut-back fails too: the next batch stays whole.
+
+    The disk's two failures (a write stopping part-way, a truncate refused) are made
+    with monkeypatch: nothing else makes a truncate fail on demand.
+    """
+    import errno
+
+    from devduck_otel_exporter_zip._files import JournalFiles
+    from devduck_otel_exporter_zip._journal import load_json_lines
+
+    files = JournalFiles(tmp_path)
+    files.append("events.jsonl", [b'{"n":1}'])
+    files.flush()
+    real_write = os.write
+
+    def torn_write(fd: int, data: bytes) -> int:
+        real_write(fd, bytes(data[:5]))  # '{"n":' reaches the disk, then it is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def refused_truncate(fd: int, length: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "write", torn_write)
+    monkeypatch.setattr(os, "ftruncate", refused_truncate)
+    files.append("events.jsonl", [b'{"n":2}'])
+    with pytest.raises(OSError, match="No space left"):
+        files.flush()
+    monkeypatch.undo()
+    files.append("events.jsonl", [b'{"n":3}'])
+    files.flush()
+    assert files.close(sync=True) is None
+    assert load_json_lines(tmp_path / "events.jsonl") == [{"n": 1}, {"n": 2}, {"n": 3}]

@@ -129,3 +129,36 @@ def test_stale_temp_zip_is_removed_by_recover_and_by_start(recordings_dir: Path)
     devduck_otel.start_recording(session_id="after-crash")
     assert not stale.exists() and live.exists()
     devduck_otel.stop_recording()
+
+
+@pytest.mark.parametrize("where", ["events.jsonl", "messages.jsonl", "blobs/x.dill", "meta.json"])
+def test_link_swapped_in_after_the_checks_is_not_followed(tmp_path: Path, where: str) -> None:
+    """The ZIP writer opens every journal file itself without following links.
+
+    ``recover`` checks the files, then the writer opens them: a file swapped for a
+    link in between is still refused by the open (``O_NOFOLLOW``), nothing is copied.
+    """
+    from devduck_otel_exporter_zip._zipwrite import write_session_zip
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text('{"TOP-SECRET": 1}\n')
+    journal = _crashed_journal(tmp_path, "swapped")
+    (journal / "blobs").mkdir(exist_ok=True)
+    (journal / where).unlink(missing_ok=True)
+    (journal / where).symlink_to(secret)  # as if swapped in after check_journal ran
+    target = tmp_path / "swapped.zip"
+    with pytest.raises(JournalError, match="is a symlink; refusing to follow it"):
+        write_session_zip(journal, target, stopped=True)
+    assert not target.exists()
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_fifo_swapped_in_after_the_checks_does_not_block(tmp_path: Path) -> None:
+    """A FIFO in place of a journal file is refused at open, without waiting for a writer."""
+    from devduck_otel_exporter_zip._zipwrite import write_session_zip
+
+    journal = _crashed_journal(tmp_path, "fifo")
+    (journal / "spans.jsonl").unlink(missing_ok=True)
+    os.mkfifo(journal / "spans.jsonl")
+    with pytest.raises(JournalError, match="is not a regular file"):
+        write_session_zip(journal, tmp_path / "fifo.zip", stopped=True)

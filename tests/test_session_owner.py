@@ -66,3 +66,20 @@ def test_finished_zip_is_never_replaced(recordings_dir: Path) -> None:
     assert _second().startswith("refused: session 'same' already has a ZIP")
     assert (recordings_dir / "same.zip").read_bytes() == before
     assert sorted(p.name for p in recordings_dir.iterdir()) == ["same.zip"]
+
+
+def test_zip_placed_after_the_start_check_is_not_replaced(recordings_dir: Path) -> None:
+    """A ZIP of the same id that appears while recording survives stop; the journal is kept."""
+    import pytest
+
+    import devduck_otel
+
+    devduck_otel.start_recording(session_id="raced")
+    first = recordings_dir / "raced.zip"
+    first.write_bytes(b"the first session's ZIP")  # it finished after our start's check
+    with pytest.raises(OSError, match=r"already exists .* never replaced") as caught:
+        devduck_otel.stop_recording()
+    assert first.read_bytes() == b"the first session's ZIP"
+    assert "the journal is kept at" in str(caught.value)
+    assert (recordings_dir / "raced.journal").is_dir()
+    assert not list(recordings_dir.glob(".*.tmp"))

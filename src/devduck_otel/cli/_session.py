@@ -19,6 +19,8 @@ from typing import Any
 from devduck_otel_exporter_zip import SPANS_ENTRY, otlp_span_requests
 
 from devduck_otel.exceptions import DevduckError
+from devduck_otel.session._bounded import MAX_SPANS, span_request_lines, too_many
+from devduck_otel.session._zipsafe import open_source
 
 EVENT_FIELDS = (
     "timestamp_ns",
@@ -30,7 +32,6 @@ EVENT_FIELDS = (
     "parent_span_id",
     "seq",
 )
-_MAX_SPAN_LINE = 64 * 1024 * 1024
 
 
 class CliError(Exception):
@@ -151,21 +152,24 @@ def iter_otlp_spans(path: Path) -> Iterator[tuple[dict[str, Any], dict[str, Any]
 
     Yields:
         Each OTLP-JSON span with the resource it was exported under.
+
+    Raises:
+        SessionFormatError: The entry is corrupt, or holds more than ``MAX_SPANS``
+            spans or ``MAX_SPAN_REQUESTS`` lines (the bounded reader's limits).
     """
     if path.is_dir():
         yield from _journal_spans(path / "spans.jsonl")
         return
-    try:
-        with zipfile.ZipFile(path) as zf:
-            if SPANS_ENTRY not in zf.namelist():
-                return
-            with zf.open(SPANS_ENTRY) as fh:
-                for line in fh:
-                    if len(line) > _MAX_SPAN_LINE or not line.strip():
-                        continue
-                    yield from _spans_of_request(line)
-    except (zipfile.BadZipFile, OSError, EOFError):
-        return
+    count = 0
+    with open_source(path) as source:
+        for _number, line in span_request_lines(source):
+            if line is None:  # over the line limit: its spans' events are in events.jsonl
+                continue
+            for pair in _spans_of_request(line):
+                count += 1
+                if count > MAX_SPANS:
+                    raise too_many(f"{path}: {SPANS_ENTRY}", "spans", MAX_SPANS)
+                yield pair
 
 
 def _journal_spans(path: Path) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:

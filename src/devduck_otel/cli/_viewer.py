@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from devduck_otel.cli._aggregate import MAX_VIEWER_EVENTS, aggregate, shown_title
 from devduck_otel.cli._format import LAYERS, snapshot_ns, summarize
 from devduck_otel.cli._output import progress
 from devduck_otel.cli._viewer_marks import errors_payload, page_value
@@ -126,15 +127,22 @@ def _spans_payload(spans: Sequence[dict[str, Any]], t0: int) -> list[dict[str, A
 def _snapshots_payload(snapshots: Sequence[dict[str, Any]], t0: int) -> tuple[list[Any], list[Any]]:
     messages: list[Any] = []
     seen: dict[str, int] = {}
+    by_id: dict[int, int] = {}
+    kept: list[Any] = []
     out = []
     for snap in snapshots:
         refs = []
-        for message in map(page_value, snap.get("agent_messages") or []):
-            key = script_json(message)
-            if key not in seen:
-                seen[key] = len(messages)
-                messages.append(message)
-            refs.append(seen[key])
+        for raw in snap.get("agent_messages") or []:
+            index = by_id.get(id(raw))  # the loader shares one object per stored row
+            if index is None:
+                message = page_value(raw)
+                key = script_json(message)
+                index = seen.setdefault(key, len(messages))
+                if index == len(messages):
+                    messages.append(message)
+                by_id[id(raw)] = index
+                kept.append(raw)  # keeps the id taken above from being reused
+            refs.append(index)
         shown = {k: v for k, v in snap.items() if k != "agent_messages"}
         out.append(
             {"t": _us(snapshot_ns(snap), t0), "id": snap.get("snapshot_id"), "m": refs, "d": shown}
@@ -158,24 +166,28 @@ def build_payload(
 
     Returns:
         A JSON-ready dict: ``meta``, ``t0`` (epoch ns, as a string), ``layers``,
-        ``types``, ``events`` (columns), ``spans``, ``errors`` (failures, see
-        ``_viewer_marks.errors_payload``), ``snapshots`` and the de-duplicated
-        ``messages`` the snapshots point into (bytes as tagged base64).
+        ``types``, ``events`` (columns, the first MAX_VIEWER_EVENTS), ``aggregate``
+        (counts of all events when there are more, else None), ``spans``, ``errors``
+        (failures, see ``_viewer_marks.errors_payload``), ``snapshots`` and the
+        de-duplicated ``messages`` the snapshots point into (bytes as tagged base64).
     """
     t0 = _origin(events, spans, snapshots)
     types = sorted({str(e.get("event_type")) for e in events})
     snaps, messages = _snapshots_payload(snapshots, t0)
-    shown_events = _events_payload(events, t0, types)
+    first = events[:MAX_VIEWER_EVENTS]
+    shown_events = _events_payload(first, t0, types)
     shown_spans = _spans_payload(spans, t0)
+    big = len(events) > MAX_VIEWER_EVENTS
     return {
         "meta": metadata,
-        "title": str(metadata.get("session_id") or "session"),
+        "title": shown_title(str(metadata.get("session_id") or "session"), len(events)),
         "t0": str(t0),
         "layers": list(LAYERS),
         "types": types,
         "events": shown_events,
+        "aggregate": aggregate(events, t0, types) if big else None,
         "spans": shown_spans,
-        "errors": errors_payload(events, spans, shown_events["t"], [s["t"] for s in shown_spans]),
+        "errors": errors_payload(first, spans, shown_events["t"], [s["t"] for s in shown_spans]),
         "snapshots": snaps,
         "messages": messages,
         "steps": _steps_payload(events),

@@ -23,24 +23,22 @@ from typing import TYPE_CHECKING, Any
 
 from devduck_otel_exporter_zip import recordings_dir
 
-from devduck_otel.exceptions import SessionFormatError, UnsafeSessionError
+from devduck_otel.exceptions import SessionFormatError
 from devduck_otel.replay import _steps as _replay
 from devduck_otel.replay._steps import Step
 from devduck_otel.resume import _resume
 from devduck_otel.session import _legacy
 from devduck_otel.session._loadparse import (
-    MessageTable,
-    SnapshotRecord,
     check_format,
     gc_paused,
     parse_events,
     parse_records,
     read_metadata,
-    snapshot_record,
-    warn,
 )
+from devduck_otel.session._messages import SnapshotRecord, snapshot_record
 from devduck_otel.session._prefetch import prefetched
-from devduck_otel.session._signatures import Signatures, holds_pickle_tags, unpickle
+from devduck_otel.session._signatures import Signatures
+from devduck_otel.session._trust import json_entry, message_table, unpickle_all
 from devduck_otel.session._zipsafe import (
     DirSource,
     EntrySource,
@@ -291,15 +289,13 @@ def _read(source: EntrySource, path: Path, *, allow_pickle: bool) -> LoadedSessi
     events = parse_events(prefetched(chunks or iter(())), f"{source.label}: events.jsonl")
     signatures = Signatures(source)
     snapshots_name = "snapshots.jsonl" if journal else "snapshots.json"
-    raw, trusted = _json_entry(source, snapshots_name, signatures, allow_pickle)
+    raw, trusted = json_entry(source, snapshots_name, signatures, allow_pickle)
     records = parse_records(raw, f"{source.label}: {snapshots_name}", array=not journal)
     if legacy:
         metadata = _legacy.normalize_metadata(metadata)
         _legacy.normalize_events(events)
         records = _legacy.normalize_snapshots(records, events)
-    raw_messages, messages_trusted = _json_entry(source, "messages.jsonl", signatures, allow_pickle)
-    where = f"{source.label}: messages.jsonl"
-    table = MessageTable(raw_messages, where, allow_pickle=messages_trusted)
+    table = message_table(source, signatures, allow_pickle)
     try:
         snapshots = [snapshot_record(r, table, trusted) for r in records]
     except ValueError as exc:
@@ -307,54 +303,10 @@ def _read(source: EntrySource, path: Path, *, allow_pickle: bool) -> LoadedSessi
     snapshots.sort(key=lambda s: s["snapshot_id"])
     session = LoadedSession(events=events, snapshots=snapshots, metadata=metadata, path=path)
     if allow_pickle:
-        _unpickle_all(source, session, signatures)
+        state, blobs = unpickle_all(source, snapshots, signatures)
+        session.pickled_state = state
+        session.blobs.update(blobs)
     return session
-
-
-def _json_entry(
-    source: EntrySource, name: str, signatures: Signatures, allow_pickle: bool
-) -> tuple[bytes | None, bool]:
-    """Read a JSON entry and say whether pickled values in it may be restored.
-
-    With ``DEVDUCK_SIGNING_KEY`` set, an entry holding pickled values must be signed
-    too; if not, the session still loads but those values stay tags (with a warning).
-    """
-    data = source.read(name)
-    if data is None or not allow_pickle or not signatures.required:
-        return data, allow_pickle
-    if not holds_pickle_tags(data):
-        return data, True
-    try:
-        signatures.verify(name, data)
-    except UnsafeSessionError as exc:
-        warn(f"{exc}; its pickled values are left as tags")
-        return data, False
-    return data, True
-
-
-def _unpickle_all(source: EntrySource, session: LoadedSession, signatures: Signatures) -> None:
-    names = set(source.names())
-    blobs = {s["state_blob"] for s in session.snapshots if isinstance(s.get("state_blob"), str)}
-    wanted = ["session.pkl", *sorted(blobs)]
-    for name in wanted:
-        if name not in names:
-            if name != "session.pkl":
-                warn(f"{source.label}: state blob {name} is missing")
-            continue
-        data = source.read(name)
-        if data is None:
-            continue
-        try:
-            value = unpickle(source.label, name, data, signatures)
-        except UnsafeSessionError:
-            raise
-        except SessionFormatError as exc:
-            warn(f"{exc}; skipped")
-            continue
-        if name == "session.pkl":
-            session.pickled_state = value
-        else:
-            session.blobs[name] = value
 
 
 def list_sessions(directory: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import re
 import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
@@ -26,6 +27,11 @@ from devduck_otel_exporter_zip import FORMAT_NAME, FORMAT_VERSION
 
 from devduck_otel.exceptions import SessionFormatError
 from devduck_otel.session import _jsonsafe
+from devduck_otel.session._bounded import (
+    MAX_EVENTS,
+    LineSplitter,
+    too_many,
+)
 from devduck_otel.session._legacy import LEGACY_FORMAT
 from devduck_otel.session._zipsafe import MAX_LINE_BYTES, MAX_SMALL_JSON_BYTES, EntrySource
 
@@ -37,9 +43,6 @@ MAX_WARNED_LINES: Final = 5
 
 MAX_METADATA_BYTES: Final = 16 * MAX_SMALL_JSON_BYTES
 """Largest ``metadata.json`` read (16 MiB)."""
-
-MAX_RESOLVED_MESSAGES: Final = 10_000_000
-"""Most message references all snapshots of a session may resolve to, together."""
 
 
 def warn(message: str) -> None:
@@ -89,54 +92,67 @@ def parse_json(data: bytes) -> Any:
 class LineParser:
     """Parses JSON lines fed in chunks, numbering lines across chunks for warnings.
 
-    Each value parsed, or :data:`BAD` for a blank or broken line, is appended to
-    ``values``: one per line, so row numbers stay stable.
+    Each value parsed, or :data:`BAD` for a blank, broken or over-long line, is
+    appended to ``values``: one per line, so row numbers stay stable. Lines are cut by
+    the bounded reader (:class:`~devduck_otel.session._bounded.LineSplitter`), and
+    more than ``max_lines`` lines raise before they are parsed.
     """
 
-    def __init__(self, where: str) -> None:
+    def __init__(
+        self,
+        where: str,
+        max_lines: int = MAX_EVENTS,
+        what: str = "lines",
+        scan: re.Pattern[bytes] | None = None,
+    ) -> None:
         self.where = where
         self.values: list[Any] = []
         self.bad = 0
-        self._partial: list[bytes] = []
+        self.scan = scan
+        """A pattern looked for in every line; ``matched`` says whether a line held it."""
+        self.matched = False
+        self._splitter = LineSplitter(MAX_LINE_BYTES)
+        self._max_lines = max_lines
+        self._what = what
 
     def feed(self, chunk: bytes) -> None:
-        """Parse the complete lines of ``chunk``; keep a partial last line for later."""
-        cut = chunk.rfind(b"\n")
-        if cut < 0:
-            self._partial.append(chunk)  # joined once its line ends: no quadratic copying
-            return
-        head = chunk[:cut]
-        if self._partial:
-            head = b"".join([*self._partial, head])
-        self._partial = [chunk[cut + 1 :]]
-        self._block(head.split(b"\n"))
+        """Parse the complete lines of ``chunk``; keep a partial last line for later.
+
+        Raises:
+            SessionFormatError: The entry has more than ``max_lines`` lines.
+        """
+        lines = self._splitter.feed(chunk)
+        if lines:
+            self._block(lines)
 
     def close(self) -> list[Any]:
         """Parse what is left (a last line without newline) and return all values."""
-        tail = b"".join(self._partial)
-        self._partial = []
-        if tail.strip():
-            self._block([tail], torn=True)
+        tail = [line for line in self._splitter.close() if line is None or line.strip()]
+        if tail:
+            self._block(tail, torn=True)
         if self.bad > MAX_WARNED_LINES:
             warn(f"{self.where}: {self.bad - MAX_WARNED_LINES} more bad lines skipped")
         return self.values
 
-    def _block(self, lines: list[bytes], *, torn: bool = False) -> None:
-        if max(map(len, lines)) <= MAX_LINE_BYTES:
-            loads = orjson.loads
-            try:
-                self.values += [loads(line) for line in lines]
-                return
-            except orjson.JSONDecodeError:
-                pass
+    def _block(self, lines: list[bytes | None], *, torn: bool = False) -> None:
+        if len(self.values) + len(lines) > self._max_lines:
+            raise too_many(self.where, self._what, self._max_lines)
+        if self.scan is not None and not self.matched:
+            self.matched = any(self.scan.search(x) for x in lines if x is not None)
+        loads = orjson.loads
+        try:
+            self.values += [loads(line) for line in lines]  # type: ignore[arg-type]
+            return
+        except (orjson.JSONDecodeError, TypeError):
+            pass
         for line in lines:
             self.values.append(self._line(line, torn=torn))
 
-    def _line(self, line: bytes, *, torn: bool) -> Any:
-        if not line.strip():
+    def _line(self, line: bytes | None, *, torn: bool) -> Any:
+        if line is not None and not line.strip():
             return BAD
-        problem = "is longer than the line limit" if len(line) > MAX_LINE_BYTES else None
-        if problem is None:
+        problem = "is longer than the line limit" if line is None else None
+        if line is not None:
             try:
                 return parse_json(line)
             except ValueError as exc:
@@ -149,17 +165,24 @@ class LineParser:
         return BAD
 
 
-def parse_lines(data: bytes | Iterable[bytes], where: str) -> list[Any]:
+def parse_lines(
+    data: bytes | Iterable[bytes], where: str, max_lines: int = MAX_EVENTS, what: str = "lines"
+) -> list[Any]:
     """Parse JSON lines; a bad line becomes :data:`BAD` and is warned about.
 
     Args:
         data: The entry's bytes, or its chunks; one JSON value a line.
         where: ``"<file>: <entry>"`` for warnings.
+        max_lines: Most lines parsed.
+        what: What a line is, for the error.
 
     Returns:
         One value per line (blank lines and bad lines are :data:`BAD`).
+
+    Raises:
+        SessionFormatError: More than ``max_lines`` lines.
     """
-    parser = LineParser(where)
+    parser = LineParser(where, max_lines, what)
     for chunk in (data,) if isinstance(data, bytes) else data:
         parser.feed(chunk)
     return parser.close()
@@ -167,7 +190,7 @@ def parse_lines(data: bytes | Iterable[bytes], where: str) -> list[Any]:
 
 def parse_events(data: bytes | Iterable[bytes], where: str) -> list[dict[str, Any]]:
     """Parse ``events.jsonl``: keep the objects, skip (and warn about) anything else."""
-    values = parse_lines(data, where)
+    values = parse_lines(data, where, MAX_EVENTS, "events (lines)")
     events = [v for v in values if type(v) is dict]
     if len(events) != len(values):
         skipped = [n for n, v in enumerate(values, 1) if type(v) is not dict and v is not BAD]
@@ -213,74 +236,6 @@ def _valid_records(values: list[Any], where: str) -> list[dict[str, Any]]:
     return out
 
 
-class MessageTable:
-    """The content-addressed ``messages.jsonl``: row number -> restored message."""
-
-    def __init__(self, data: bytes | None, where: str, *, allow_pickle: bool) -> None:
-        self._where = where
-        self._allow_pickle = allow_pickle
-        rows = parse_lines(data, where) if data else []
-        self._rows: list[Any] = [
-            r["message"] if type(r) is dict and "message" in r else BAD for r in rows
-        ]
-        self._restored: dict[int, Any] = {}
-        self.resolved = 0
-        """Message references resolved so far (bounded by MAX_RESOLVED_MESSAGES)."""
-        self.troubled = 0
-        """Snapshots with broken references so far (warned about up to MAX_WARNED_LINES)."""
-
-    def resolve(self, ranges: Any, snapshot_id: int, notes: list[str]) -> list[Any]:
-        """Return the messages of ``[start, end)`` row ranges; broken parts become notes.
-
-        Raises:
-            ValueError: The session references more messages than allowed in total.
-        """
-        out: list[Any] = []
-        if not isinstance(ranges, list):
-            ranges = []
-            notes.append("agent_messages_ref is not a list; no messages")
-        bad_ranges = broken = 0
-        for pair in ranges:
-            if not _is_range(pair, len(self._rows)):
-                bad_ranges += 1
-                continue
-            self.resolved += pair[1] - pair[0]
-            if self.resolved > MAX_RESOLVED_MESSAGES:
-                raise ValueError(f"more than {MAX_RESOLVED_MESSAGES} message references")
-            for row in range(pair[0], pair[1]):
-                message = self._message(row)
-                if message is BAD:
-                    broken += 1
-                else:
-                    out.append(message)
-        if bad_ranges:
-            notes.append(f"{bad_ranges} message ranges are malformed or out of bounds; skipped")
-        if broken:
-            notes.append(f"{broken} referenced message rows are broken; skipped")
-        if notes:
-            self.troubled += 1
-            if self.troubled <= MAX_WARNED_LINES:
-                warn(f"{self._where}: snapshot {snapshot_id}: {'; '.join(notes)}")
-        return out
-
-    def _message(self, row: int) -> Any:
-        if row in self._restored:
-            return self._restored[row]
-        value = self._rows[row]
-        if value is not BAD:
-            value = restore(value, allow_pickle=self._allow_pickle)
-        self._restored[row] = value
-        return value
-
-
-def _is_range(pair: Any, rows: int) -> bool:
-    if not isinstance(pair, list) or len(pair) != 2:
-        return False
-    start, end = pair
-    ints = all(isinstance(x, int) and not isinstance(x, bool) for x in pair)
-    return ints and 0 <= start <= end <= rows
-
-
 def restore(value: Any, *, allow_pickle: bool) -> Any:
     """Restore lossless tags; a value nested too deeply for that is kept as stored."""
     try:
@@ -290,57 +245,6 @@ def restore(value: Any, *, allow_pickle: bool) -> Any:
     except Exception as exc:
         # Only an allowed pickle can fail here: a missing class, a broken stream.
         raise SessionFormatError(f"cannot restore a pickled value ({exc!r})") from exc
-
-
-class SnapshotRecord(dict[str, Any]):
-    """One snapshot: a dict whose keys also read as attributes (``snap.description``).
-
-    ``agent_messages`` always holds the full, resolved message list.
-    """
-
-    __slots__ = ()
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(f"snapshot record has no field {name!r}") from None
-
-
-def snapshot_record(raw: dict[str, Any], table: MessageTable, allow_pickle: bool) -> SnapshotRecord:
-    """Return a snapshot record with its messages resolved and lossless tags restored."""
-    record = SnapshotRecord(raw)
-    notes = record.get("notes")
-    notes = list(notes) if isinstance(notes, list) else []
-    inline = record.get("agent_messages")
-    if isinstance(inline, list):
-        messages = [restore(m, allow_pickle=allow_pickle) for m in inline]
-    elif "agent_messages_ref" in record:
-        new_notes: list[str] = []
-        messages = table.resolve(record["agent_messages_ref"], record["snapshot_id"], new_notes)
-        notes.extend(new_notes)
-    else:
-        messages = []
-    record["agent_messages"] = messages
-    record.setdefault("agent_messages_count", len(messages))
-    record.setdefault("description", "")
-    record["agent_state"] = restore(record.get("agent_state"), allow_pickle=allow_pickle)
-    record["notes"] = notes
-    record["redactions"] = _redactions(record.get("redactions"))
-    return record
-
-
-def _redactions(stored: Any) -> list[dict[str, str]]:
-    """The snapshot's ``redactions`` (JSON path and rule); absent in older sessions: ``[]``."""
-    if not isinstance(stored, list):
-        return []
-    return [
-        {"path": item["path"], "rule": item["rule"]}
-        for item in stored
-        if isinstance(item, dict)
-        and isinstance(item.get("path"), str)
-        and isinstance(item.get("rule"), str)
-    ]
 
 
 def read_metadata(source: EntrySource, name: str) -> dict[str, Any]:

@@ -88,6 +88,20 @@ class Signatures:
         Raises:
             UnsafeSessionError: A key is set and the signature is absent or wrong.
         """
+        mac = self.hasher(name)
+        mac.update(data)
+        self.check(name, mac)
+
+    def hasher(self, name: str) -> hmac.HMAC:
+        """Return the HMAC for entry ``name``, to update with its bytes as they stream."""
+        return entry_mac(self._key or b"", name)
+
+    def check(self, name: str, mac: hmac.HMAC) -> None:
+        """Check a :meth:`hasher` fed with the entry's bytes (no-op without key).
+
+        Raises:
+            UnsafeSessionError: A key is set and the signature is absent or wrong.
+        """
         if self._key is None:
             return
         if self._blank is not None:
@@ -97,13 +111,14 @@ class Signatures:
             raise UnsafeSessionError(
                 f"{self._label}: {name} is not signed; refusing to unpickle it"
             )
-        mac = entry_mac(self._key, name)
-        mac.update(data)
-        actual = mac.hexdigest()
-        if not hmac.compare_digest(actual, expected.lower()):
+        if not hmac.compare_digest(mac.hexdigest(), expected.lower()):
             raise UnsafeSessionError(
                 f"{self._label}: {name} has a bad HMAC-SHA256 signature; refusing to unpickle it"
             )
+
+
+PICKLE_TAG: Final = _PICKLE_TAG
+"""Matches a lossless pickle tag in JSON bytes."""
 
 
 def holds_pickle_tags(data: bytes) -> bool:

@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from types import TracebackType
-from typing import Final, Protocol
+from typing import BinaryIO, Final, Protocol
 
 from devduck_otel.exceptions import SessionFormatError, SessionNotFoundError
 
@@ -113,11 +113,60 @@ def check_name(label: str, name: str) -> None:
         raise SessionFormatError(f"{label}: unsafe entry name {name!r} (path traversal)")
 
 
+_EOCD: Final = struct.Struct("<4s4H2LH")
+_ZIP64_LOCATOR: Final = struct.Struct("<4sLQL")
+_ZIP64_EOCD: Final = struct.Struct("<4sQ2H2L4Q")
+_EOCD_SEARCH: Final = _EOCD.size + 0xFFFF  # the record, then at most a 64 KiB comment
+
+
+def declared_entries(path: Path) -> int | None:
+    """Return the entry count a ZIP's end record declares, reading only the file's tail.
+
+    :class:`zipfile.ZipFile` builds one ``ZipInfo`` per entry as it opens a file, so a
+    million entries cost seconds and hundreds of MB before any limit can be checked.
+    This reads the end-of-central-directory record (and its ZIP64 twin) instead.
+
+    Returns:
+        The declared count, or ``None`` when no end record is found (``zipfile``
+        then reports the broken file).
+    """
+    with open(path, "rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        start = max(0, size - _EOCD_SEARCH)
+        handle.seek(start)
+        tail = handle.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < _EOCD.size:
+            return None
+        count: int = max(_EOCD.unpack_from(tail, at)[3:5])
+        where = start + at - _ZIP64_LOCATOR.size
+        if where < 0:
+            return count
+        handle.seek(where)
+        locator = _ZIP64_LOCATOR.unpack(handle.read(_ZIP64_LOCATOR.size))
+        if locator[0] != b"PK\x06\x07":
+            return count
+        handle.seek(locator[2])
+        record = handle.read(_ZIP64_EOCD.size)
+        if len(record) < _ZIP64_EOCD.size or record[:4] != b"PK\x06\x06":
+            return count
+        declared: tuple[int, int] = _ZIP64_EOCD.unpack(record)[5:7]
+        return max(count, *declared)
+
+
 class ZipSource:
     """A session ZIP opened with the limits of this module checked up front."""
 
     def __init__(self, path: Path) -> None:
         self.label = str(path)
+        try:
+            declared = declared_entries(path)
+        except FileNotFoundError as exc:
+            raise SessionNotFoundError(f"{path}: no such session file") from exc
+        except _ZIP_ERRORS as exc:
+            raise SessionFormatError(f"{path}: not a readable ZIP file ({exc})") from exc
+        if declared is not None and declared > MAX_ENTRIES:
+            raise SessionFormatError(f"{path}: {declared} entries (limit {MAX_ENTRIES})")
         try:
             self._zip = zipfile.ZipFile(path)
         except FileNotFoundError as exc:
@@ -267,9 +316,32 @@ class DirSource:
         return data
 
     def chunks(self, name: str, limit: int = MAX_ENTRY_BYTES) -> Iterator[bytes] | None:
-        """Return the file's bytes as a one-chunk iterator, or ``None`` when absent."""
-        data = self.read(name, limit)
-        return None if data is None else iter((data,))
+        """Return the file's bytes in chunks of :data:`READ_CHUNK`, or ``None`` when absent.
+
+        The iterator raises :class:`SessionFormatError` past ``limit`` bytes.
+        """
+        if name not in self._names:
+            return None
+        try:
+            handle = open(self._root / name, "rb")  # noqa: SIM115 (closed by _file_chunks)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise SessionFormatError(f"{self._root / name}: unreadable ({exc})") from exc
+        return self._file_chunks(handle, self._root / name, limit)
+
+    @staticmethod
+    def _file_chunks(handle: BinaryIO, path: Path, limit: int) -> Iterator[bytes]:
+        got = 0
+        with handle:
+            try:
+                while chunk := handle.read(READ_CHUNK):
+                    got += len(chunk)
+                    if got > limit:
+                        raise SessionFormatError(f"{path}: larger than {limit} bytes")
+                    yield chunk
+            except OSError as exc:
+                raise SessionFormatError(f"{path}: unreadable ({exc})") from exc
 
     def close(self) -> None:
         """Nothing to close for a directory."""

@@ -55,6 +55,7 @@ from opentelemetry.util.re import parse_env_headers
 from devduck_otel._config import RecorderConfig
 from devduck_otel.exceptions import DevduckError, SessionFormatError
 from devduck_otel.redaction._redactor import Redactor
+from devduck_otel.session._bounded import span_request_lines
 from devduck_otel.session._zipsafe import MAX_LINE_BYTES, open_source
 from devduck_otel.tracing._collector import CONTENT_ATTRIBUTES
 
@@ -209,14 +210,19 @@ def _requests(path: Path) -> Iterator[tuple[int, ExportTraceServiceRequest, int]
     redactor = Redactor.from_env()
     capture = RecorderConfig.resolve().capture_content
     with open_source(path) as source:
-        data = source.read(SPANS_ENTRY)
-    if data is None:
-        raise SessionFormatError(f"{path}: no {SPANS_ENTRY} entry (a session without spans)")
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        if not line.strip():
-            continue
-        if len(line) > MAX_LINE_BYTES:
-            raise SessionFormatError(f"{path}: {SPANS_ENTRY} line {number} is too long")
+        if SPANS_ENTRY not in source.names():
+            raise SessionFormatError(f"{path}: no {SPANS_ENTRY} entry (a session without spans)")
+        yield from _parsed(path, span_request_lines(source), redactor, capture)
+
+
+def _parsed(
+    path: Path, lines: Iterator[tuple[int, bytes | None]], redactor: Redactor, capture: bool
+) -> Iterator[tuple[int, ExportTraceServiceRequest, int]]:
+    for number, line in lines:
+        if line is None:
+            raise SessionFormatError(
+                f"{path}: {SPANS_ENTRY} line {number} is longer than {MAX_LINE_BYTES} bytes"
+            )
         try:
             parsed = orjson.loads(redactor.redact_bytes(line))
             count = _to_protobuf_json(parsed, capture)

@@ -26,6 +26,7 @@ from devduck_otel_exporter_zip._exporter import (
     new_session_id,
     recordings_dir,
 )
+from devduck_otel_exporter_zip._files import JournalError
 from devduck_otel_exporter_zip._journal import SessionJournal, iter_lines
 from devduck_otel_exporter_zip._otlpjson import (
     decode_any_value,
@@ -33,7 +34,6 @@ from devduck_otel_exporter_zip._otlpjson import (
     iter_request_spans,
 )
 from devduck_otel_exporter_zip._recover import (
-    JournalError,
     recover_journal,
     recover_journals,
     remove_stale_temps,

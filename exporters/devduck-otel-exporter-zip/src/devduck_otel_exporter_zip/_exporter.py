@@ -187,14 +187,26 @@ class DevduckZipSpanExporter(SpanExporter):
 
 
 def finalize(journal: SessionJournal, output_path: Path | None = None) -> Path:
-    """Close a journal, write its ZIP (default: beside it), and remove the journal."""
+    """Close a journal, write its ZIP (default: beside it), and remove the journal.
+
+    Raises:
+        FileExistsError: The default ZIP path is taken (the journal is kept).
+    """
     if journal.forked:
         raise RuntimeError(f"{journal.path} belongs to the parent process of this fork")
     journal.update_metadata(end_time=datetime.now(timezone.utc).astimezone().isoformat())
     journal.mark_stopped()
     journal.close()
     target = output_path or journal.path.with_name(f"{journal.session_id}.zip")
-    path = write_session_zip(journal.path, target, stopped=True, signing_key=signing_key())
+    # The default place is never taken over: another session of this id may have just
+    # finished there. An explicit path is the caller's to replace.
+    path = write_session_zip(
+        journal.path,
+        target,
+        stopped=True,
+        signing_key=signing_key(),
+        replace=output_path is not None,
+    )
     remove_journal(journal.path)
     return path
 

@@ -7,10 +7,12 @@ memory; the next flush writes it again, so a disk that fills and frees loses not
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
+import stat
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
@@ -24,6 +26,51 @@ if TYPE_CHECKING:
 logger = logging.getLogger("devduck_otel_exporter_zip")
 
 _PAYLOAD = frozenset(F.SNAPSHOT_PAYLOAD)
+
+
+class JournalError(ValueError):
+    """A journal on disk is hostile or broken; the message is one line."""
+
+
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+def open_regular(path: Path, limit: int | None = None) -> BinaryIO | None:
+    """Open a journal file for reading: never through a symlink, only a regular file.
+
+    The checks run on the opened descriptor (``O_NOFOLLOW``, then ``fstat``), so a
+    file swapped for a link or a device after an earlier check is still refused.
+    ``O_NONBLOCK`` keeps a FIFO from blocking the open.
+
+    Args:
+        path: The journal file.
+        limit: Largest size accepted, in bytes (``None``: any).
+
+    Returns:
+        The open file, or ``None`` when nothing is at ``path``.
+
+    Raises:
+        JournalError: ``path`` is a symlink, not a regular file, or over ``limit``.
+    """
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise JournalError(f"{path} is a symlink; refusing to follow it") from None
+        raise
+    info = os.fstat(fd)
+    problem = None
+    if not stat.S_ISREG(info.st_mode):
+        problem = f"{path} is not a regular file"
+    elif limit is not None and info.st_size > limit:
+        problem = f"{path} is {info.st_size} bytes, over the limit of {limit}"
+    if problem is not None:
+        os.close(fd)
+        raise JournalError(problem)
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
 
 
 def write_json_atomic(path: Path, value: Any) -> None:
@@ -43,6 +90,7 @@ class JournalFiles:
             for name in F.JOURNAL_FILES
         }
         self._waiting: dict[str, list[bytes]] = {name: [] for name in F.JOURNAL_FILES}
+        self._torn: set[str] = set()
         self._resources: dict[int, int] = {}
         self._scopes: dict[tuple[str, str | None], int] = {}
 
@@ -60,7 +108,9 @@ class JournalFiles:
         fd = self._fds.get(name)
         if fd is None:
             return
-        data = b"\n".join(lines) + b"\n"
+        # After a cut-back that failed, a newline first ends the torn bytes: they become
+        # one broken line of their own, and the lines written now stay whole.
+        data = b"\n" * (name in self._torn) + b"\n".join(lines) + b"\n"
         start = os.lseek(fd, 0, os.SEEK_END)
         try:
             view = memoryview(data)
@@ -69,9 +119,11 @@ class JournalFiles:
         except OSError:
             try:
                 os.ftruncate(fd, start)
-            except OSError as exc:  # the line stays torn: recovery skips a torn last line
+            except OSError as exc:
+                self._torn.add(name)
                 logger.debug("devduck-otel: could not cut back %s: %r", name, exc)
             raise
+        self._torn.discard(name)
         lines.clear()
 
     def span_lines(self, spans: list[SpanRecord], redacting: Redacting) -> list[bytes]:

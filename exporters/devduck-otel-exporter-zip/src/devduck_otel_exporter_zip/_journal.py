@@ -26,7 +26,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 
 from devduck_otel_exporter_zip import schema as F
 from devduck_otel_exporter_zip._derive import Line, encode_line, end_lines, event_line, start_lines
-from devduck_otel_exporter_zip._files import JournalFiles, write_json_atomic
+from devduck_otel_exporter_zip._files import JournalFiles, open_regular, write_json_atomic
 from devduck_otel_exporter_zip._records import SpanRecord
 from devduck_otel_exporter_zip._redacting import Redacting, SessionRedactor
 from devduck_otel_exporter_zip._snapshots import SnapshotStore
@@ -218,7 +218,10 @@ class SessionJournal:
             self._count += len(lines)
         if spans:
             self.files.append(F.JOURNAL_SPANS, self.files.span_lines(spans, self.redacting))
-        self.files.flush()
+        try:
+            self.files.flush()
+        finally:  # blobs too, even when the lines could not be written (both wait)
+            self.snapshots.write_blobs()
 
     def _run(self, interval: float) -> None:
         while not self._closed:
@@ -340,9 +343,10 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 def iter_lines(path: Path) -> Iterator[bytes]:
     """Yield the complete lines of a journal file; a torn last line is skipped."""
-    if not path.exists():
+    handle = open_regular(path)
+    if handle is None:
         return
-    with open(path, "rb") as handle:
+    with handle:
         for line in handle:
             if not line.endswith(b"\n"):
                 logger.warning("devduck-otel: skipped a torn last line in %s", path)

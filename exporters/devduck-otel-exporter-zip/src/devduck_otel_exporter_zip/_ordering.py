@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import heapq
 import mmap
+import os
 from array import array
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
+
+from devduck_otel_exporter_zip._files import open_regular
 
 _TS_KEY = b'{"timestamp_ns":'
 BLOCK_BYTES: Final = 1 << 20
@@ -72,9 +75,17 @@ def _in_order(mm: mmap.mmap) -> bool:
 
 def ordered_blocks(path: Path) -> Iterator[list[bytes]]:
     """Yield the complete lines of a journal events file in time order (stable), in blocks."""
-    if not path.exists() or path.stat().st_size == 0:
+    handle = open_regular(path)  # O_NOFOLLOW, a regular file checked on the open descriptor
+    if handle is None:
         return
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+    with handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return
+        yield from _ordered(handle)
+
+
+def _ordered(handle: BinaryIO) -> Iterator[list[bytes]]:
+    with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         if _in_order(mm):
             yield from _blocks(mm)
         else:

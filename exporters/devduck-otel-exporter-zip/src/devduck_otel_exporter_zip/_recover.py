@@ -20,6 +20,7 @@ from typing import Final
 import orjson
 
 from devduck_otel_exporter_zip._exporter import recordings_dir, remove_journal
+from devduck_otel_exporter_zip._files import JournalError, open_regular
 from devduck_otel_exporter_zip._signing import signing_key
 from devduck_otel_exporter_zip._zipwrite import write_session_zip
 from devduck_otel_exporter_zip.schema import (
@@ -43,23 +44,13 @@ MAX_META_BYTES: Final = 1 << 20
 _TEMP_ZIP: Final = re.compile(r"^\..+\.zip\.(\d+)\.tmp$")
 
 
-class JournalError(ValueError):
-    """A journal on disk is hostile or broken; the message is one line."""
-
-
 def _regular_size(path: Path, limit: int) -> int:
     """Return the size of ``path``, a regular file within ``limit``, never following links."""
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
+    handle = open_regular(path, limit)
+    if handle is None:
         return 0
-    if stat.S_ISLNK(info.st_mode):
-        raise JournalError(f"{path} is a symlink; refusing to follow it")
-    if not stat.S_ISREG(info.st_mode):
-        raise JournalError(f"{path} is not a regular file")
-    if info.st_size > limit:
-        raise JournalError(f"{path} is {info.st_size} bytes, over the limit of {limit}")
-    return info.st_size
+    with handle:
+        return os.fstat(handle.fileno()).st_size
 
 
 def check_journal(journal: Path) -> None:
@@ -84,9 +75,17 @@ def check_journal(journal: Path) -> None:
     _check_meta(journal / JOURNAL_META)
 
 
+def _read_meta(path: Path) -> object:
+    handle = open_regular(path, MAX_META_BYTES)
+    if handle is None:
+        raise FileNotFoundError(f"{path}: no such file")
+    with handle:
+        return orjson.loads(handle.read(MAX_META_BYTES + 1))
+
+
 def _check_meta(path: Path) -> None:
     try:
-        meta = orjson.loads(path.read_bytes())
+        meta = _read_meta(path)
     except orjson.JSONDecodeError as exc:
         raise JournalError(f"{path} is not JSON ({exc})") from None
     start = meta.get("start_time") if isinstance(meta, dict) else None
@@ -137,8 +136,7 @@ def _pid_alive(pid: int) -> bool:
 
 def _owner_alive(journal_dir: Path) -> bool:
     try:
-        _regular_size(journal_dir / JOURNAL_META, MAX_META_BYTES)
-        meta = orjson.loads((journal_dir / JOURNAL_META).read_bytes())
+        meta = _read_meta(journal_dir / JOURNAL_META)
     except (OSError, ValueError):  # refused with its reason by recover_journal
         return False
     if not isinstance(meta, dict):
@@ -172,7 +170,9 @@ def recover_journal(
     check_journal(journal)
     name = journal.name.removesuffix(JOURNAL_SUFFIX)
     target = Path(output_dir or journal.parent) / f"{name}.zip"
-    path = write_session_zip(journal, target, stopped=True, signing_key=signing_key())
+    path = write_session_zip(
+        journal, target, stopped=True, signing_key=signing_key(), replace=False
+    )
     remove_journal(journal)
     return path
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import logging
 import os
@@ -39,6 +40,7 @@ class SnapshotStore:
         self.redacting = redacting
         self._rows: dict[str, int] = {}
         self._row_redactions: dict[int, list[dict[str, str]]] = {}
+        self._pending_blobs: dict[Path, bytes] = {}
         self.count = 0
 
     def store(self, record: SpanRecord, event: Event) -> None:
@@ -112,7 +114,22 @@ class SnapshotStore:
         digest = hashlib.sha256(data).hexdigest()
         path = self.path / F.JOURNAL_BLOBS / f"{digest}.dill"
         if not path.exists():
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
+            self._pending_blobs[path] = data  # written by write_blobs, retried until it is
         return f"{F.BLOBS_PREFIX}{digest}.dill"
+
+    def write_blobs(self) -> None:
+        """Write the blobs that wait; one that fails (a full disk) waits for the next flush.
+
+        Raises:
+            OSError: A blob could not be written (its temp file is removed).
+        """
+        for path, data in list(self._pending_blobs.items()):
+            tmp = path.with_suffix(".tmp")
+            try:
+                tmp.write_bytes(data)
+                os.replace(tmp, path)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                raise
+            del self._pending_blobs[path]

@@ -23,6 +23,7 @@ import dill
 import orjson
 
 from devduck_otel_exporter_zip import schema as F
+from devduck_otel_exporter_zip._files import open_regular
 from devduck_otel_exporter_zip._journal import iter_lines, load_json_lines
 from devduck_otel_exporter_zip._ordering import grouped, merged_blocks, numbered
 from devduck_otel_exporter_zip._otlpjson import request_json
@@ -162,6 +163,7 @@ def write_session_zip(
     *,
     stopped: bool,
     signing_key: bytes | None = None,
+    replace: bool = True,
 ) -> Path:
     """Write the session ZIP for a journal directory, atomically.
 
@@ -170,24 +172,53 @@ def write_session_zip(
         output_path: Where the ZIP goes; replaced atomically.
         stopped: Whether the recording has ended (adds ``end_time`` and duration).
         signing_key: When given, pickled entries are signed with HMAC-SHA256.
+        replace: Whether a file already at ``output_path`` is replaced. ``False``
+            places the ZIP with a hard link, which fails when the name is taken,
+            so no check-then-write window lets another session's ZIP be replaced.
 
     Returns:
         The path of the ZIP.
+
+    Raises:
+        FileExistsError: ``replace`` is false and ``output_path`` exists.
     """
     output_path = Path(output_path)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = output_path.with_name(f".{output_path.name}.{os.getpid()}.tmp")
-    meta = orjson.loads((journal_dir / F.JOURNAL_META).read_bytes())
+    meta = orjson.loads(_read_regular(journal_dir / F.JOURNAL_META))
     try:
         with open(tmp, "wb") as raw:
             _write_entries(raw, journal_dir, meta, stopped=stopped, signing_key=signing_key)
             raw.flush()
             os.fsync(raw.fileno())
-        os.replace(tmp, output_path)
+        if replace:
+            os.replace(tmp, output_path)
+        else:
+            _place_new(tmp, output_path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return output_path
+
+
+def _read_regular(path: Path) -> bytes:
+    """Read a journal file; a symlink or special file is refused (``JournalError``)."""
+    handle = open_regular(path)
+    if handle is None:
+        raise FileNotFoundError(f"{path}: no such file")
+    with handle:
+        return handle.read()
+
+
+def _place_new(tmp: Path, output_path: Path) -> None:
+    try:
+        os.link(tmp, output_path)
+    except FileExistsError:
+        raise FileExistsError(
+            f"{output_path} already exists (a session of the same id finished first); "
+            "it is never replaced"
+        ) from None
+    tmp.unlink()
 
 
 def _snapshot_records(journal_dir: Path, counter: _EventCounter) -> list[dict[str, Any]]:
@@ -233,7 +264,7 @@ def _write_entries(
         spans = grouped(otlp_span_requests(journal_dir / F.JOURNAL_SPANS))
         _write_stream(zf, F.SPANS_ENTRY, spans)
         for blob in sorted((journal_dir / F.JOURNAL_BLOBS).glob("*.dill")):
-            data = blob.read_bytes()
+            data = _read_regular(blob)
             name = f"{F.BLOBS_PREFIX}{blob.name}"
             zf.writestr(name, data)
             signatures[name] = _sign(signing_key, name, data)
