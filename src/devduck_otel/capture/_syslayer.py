@@ -18,10 +18,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import wrapt
 from opentelemetry import trace
 
 from devduck_otel import _attributes as A
-from devduck_otel._guard import log_internal_error, raise_internal_errors
+from devduck_otel._guard import guard, log_internal_error, raise_internal_errors
 from devduck_otel._recorder import Recorder
 
 _sink: Recorder | None = None
@@ -29,6 +30,7 @@ _hook_installed = False
 _local = threading.local()
 _own_prefixes: tuple[str, ...] = ()
 _instrumented: list[Any] = []
+_generation = 0
 
 _NOISE_SUFFIXES = (".pyc", ".pyo", ".pyi", ".so", ".pth", ".dist-info", ".egg-link")
 
@@ -188,26 +190,48 @@ def _httpx_method(request: Any) -> str:
 
 
 def _install_http(tracer_provider: Any) -> None:
-    if importlib.util.find_spec("requests") is not None:
-        from opentelemetry.instrumentation.requests import RequestsInstrumentor
+    """Instrument requests and httpx now if imported, else as soon as they are imported.
 
-        _instrument(
-            RequestsInstrumentor(), tracer_provider, request_hook=_http_hook(_requests_method)
-        )
-    if importlib.util.find_spec("httpx") is not None:
-        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    Importing a client library the agent may never use (httpx pulls in click: about
+    0.15 s) would delay everything after ``session.start``, the first snapshot included.
+    """
+    _when_imported("requests", lambda: _instrument_requests(tracer_provider))
+    _when_imported("httpx", lambda: _instrument_httpx(tracer_provider))
 
-        hook = _http_hook(_httpx_method)
 
-        async def async_hook(span: Any, request: Any) -> None:
-            hook(span, request)
+def _when_imported(module: str, install: Callable[[], None]) -> None:
+    if module in sys.modules:
+        install()
+        return
+    if importlib.util.find_spec(module) is None:
+        return
+    generation = _generation
 
-        _instrument(
-            HTTPXClientInstrumentor(),
-            tracer_provider,
-            request_hook=hook,
-            async_request_hook=async_hook,
-        )
+    def on_import(_module: Any) -> None:
+        if generation == _generation and _sink is not None:  # still the same recording
+            with guard(f"instrumenting {module}"):
+                install()
+
+    wrapt.register_post_import_hook(on_import, module)
+
+
+def _instrument_requests(tracer_provider: Any) -> None:
+    from opentelemetry.instrumentation.requests import RequestsInstrumentor
+
+    _instrument(RequestsInstrumentor(), tracer_provider, request_hook=_http_hook(_requests_method))
+
+
+def _instrument_httpx(tracer_provider: Any) -> None:
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    hook = _http_hook(_httpx_method)
+
+    async def async_hook(span: Any, request: Any) -> None:
+        hook(span, request)
+
+    _instrument(
+        HTTPXClientInstrumentor(), tracer_provider, request_hook=hook, async_request_hook=async_hook
+    )
 
 
 def _instrument(instrumentor: Any, tracer_provider: Any, **hooks: Any) -> None:
@@ -231,7 +255,8 @@ def install(rec: Recorder, tracer_provider: Any) -> None:
 
 def uninstall() -> None:
     """Stop capturing: the audit hook goes idle and the HTTP instrumentation is removed."""
-    global _sink
+    global _sink, _generation
     _sink = None
+    _generation += 1  # hooks waiting for an import belong to the recording that ended
     while _instrumented:
         _instrumented.pop().uninstrument()
