@@ -34,9 +34,14 @@ def check_printed(block: str, stdout: str) -> None:
         assert re.fullmatch(pattern, got), f"README says {want!r}, the block prints {got!r}"
 
 
-def _run(code: str, cwd: Path) -> str:
+def _run(code: str, cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=cwd
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=env,
     )
     assert out.returncode == 0, out.stderr
     return out.stdout
@@ -144,15 +149,7 @@ def test_cli_block_commands_run(tmp_path: Path) -> None:
     commands = [" ".join(words) for words in lines if words and words[1] != "push"]
     assert len(commands) == 7, commands
     env = {**os.environ, "DEVDUCK_RECORDINGS_DIR": str(tmp_path / "rec")}
-    out = subprocess.run(
-        [sys.executable, "-c", code, *commands],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-        env=env,
-    )
-    assert out.returncode == 0, out.stderr
-    exits = [line for line in out.stdout.splitlines() if line.startswith("EXIT")]
-    assert exits == [f"EXIT {c.split()[1]} 0" for c in commands], out.stdout + out.stderr
+    out = _run(code, tmp_path, *commands, env=env)
+    exits = [line for line in out.splitlines() if line.startswith("EXIT")]
+    assert exits == [f"EXIT {c.split()[1]} 0" for c in commands], out
     assert (tmp_path / "timeline.html").is_file()
