@@ -12,10 +12,12 @@ import os
 import re
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
 
+from devduck_otel.cli._viewer import _SCRIPTS
 from tests.test_readme import ROOT, check_printed, readme_block
 
 EXPORTER = ROOT / "exporters" / "devduck-otel-exporter-zip"
@@ -77,17 +79,47 @@ def test_metadata_pins_no_dependency_exactly(dist: Path) -> None:
         assert not pinned, (wheel.name, pinned)
 
 
+def test_sdists_hold_the_package_and_no_tests(dist: Path, tmp_path: Path) -> None:
+    """Each sdist ships its package, README and metadata only, and still builds its wheel."""
+    wanted = {
+        "devduck_otel-": ("src/devduck_otel/cli/viewer.js", "README.md"),
+        "devduck_otel_exporter_zip-": ("src/devduck_otel_exporter_zip/__init__.py",),
+    }
+    for prefix, needed in wanted.items():
+        (sdist,) = dist.glob(f"{prefix}*.tar.gz")
+        with tarfile.open(sdist) as tar:
+            names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+        package = needed[0].rsplit("/", 1)[0].split("/cli")[0] + "/"
+        allowed = (package, *needed, "pyproject.toml", "PKG-INFO", ".gitignore")
+        assert sorted(n for n in names if not n.startswith(allowed)) == [], sdist.name
+        assert set(needed) <= names, sdist.name
+        built = tmp_path / prefix
+        pip_wheel = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps"]
+        _run([*pip_wheel, "--no-build-isolation", "-w", built, sdist])
+        assert len(list(built.glob("*.whl"))) == 1
+
+
 def test_find_links_install_passes_pip_check_and_runs_quick_start(
-    dist: Path, cache: Path, tmp_path: Path
+    dist: Path, cache: Path, tmp_path: Path, recordings_dir: Path
 ) -> None:
-    """`pip install --find-links dist devduck-otel` resolves, `pip check` is clean, the quick start runs."""
+    """`pip install --find-links dist devduck-otel` resolves, `pip check` is clean, the quick start runs.
+
+    The installed `devduck-otel view` writes a page with the viewer's scripts inlined:
+    the wheel ships them.
+    """
     python = _venv(tmp_path / "venv")
     _pip(python, cache, "--find-links", dist, "devduck-otel")
     assert "No broken requirements found" in _run([python, "-m", "pip", "check"])
     block = readme_block("quickstart")
     check_printed(block, _run([python, "-c", block], cwd=tmp_path))
-    cli = _run([tmp_path / "venv" / "bin" / "devduck-otel", "--help"], cwd=tmp_path)
-    assert "push" in cli
+    script = tmp_path / "venv" / "bin" / "devduck-otel"
+    assert "push" in _run([script, "--help"], cwd=tmp_path)
+    (session,) = recordings_dir.glob("*.zip")
+    _run([script, "view", session, "-o", tmp_path / "page.html"], cwd=tmp_path)
+    page = (tmp_path / "page.html").read_text(encoding="utf-8")
+    for name in _SCRIPTS:
+        source = (ROOT / "src" / "devduck_otel" / "cli" / name).read_text(encoding="utf-8")
+        assert source in page, name
 
 
 def test_exporter_wheel_alone_imports(dist: Path, cache: Path, tmp_path: Path) -> None:

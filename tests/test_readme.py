@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -33,9 +34,14 @@ def check_printed(block: str, stdout: str) -> None:
         assert re.fullmatch(pattern, got), f"README says {want!r}, the block prints {got!r}"
 
 
-def _run(code: str, cwd: Path) -> str:
+def _run(code: str, cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=cwd
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=env,
     )
     assert out.returncode == 0, out.stderr
     return out.stdout
@@ -76,3 +82,80 @@ def test_langgraph_quickstart_runs_as_written(tmp_path: Path) -> None:
     """The LangGraph quick start runs offline as written and prints what its comments say."""
     block = readme_block("langgraph-quickstart")
     check_printed(block, _run(block, tmp_path))
+
+
+def test_replay_block_runs_on_a_recorded_session(tmp_path: Path) -> None:
+    """The replay block, given a recorded Strands session and its `make_agent`, runs as written."""
+    prelude = textwrap.dedent(
+        """
+        import shutil
+        import devduck_otel
+        from devduck_otel.testing import ScriptedModel, tool_turn
+        from strands import Agent, tool
+
+        @tool
+        def word_count(text: str) -> int:
+            \"\"\"Count the words in a text.\"\"\"
+            return len(text.split())
+
+        def make_agent():
+            return Agent(model=ScriptedModel(["live"]), tools=[word_count], callback_handler=None)
+
+        recorded = make_agent()
+        recorded.model = ScriptedModel([tool_turn("word_count", {"text": "a b"}), "2 words."])
+        devduck_otel.instrument(recorded)
+        recorded("How many words in 'a b'?")
+        shutil.copy(devduck_otel.stop_recording(), "session.zip")
+        """
+    )
+    epilogue = "\nprint(result.diverged, fork.session_path)\n"
+    out = _run(prelude + readme_block("replay") + epilogue, tmp_path).splitlines()
+    assert out[:3] == ["1 model scripted-model-1", "2 tool word_count", "3 model scripted-model-1"]
+    diverged, fork = out[3].split(" ", 1)
+    assert diverged == "False" and Path(fork).is_file() and len(out) == 4
+
+
+def test_cli_block_commands_run(tmp_path: Path) -> None:
+    """Every command of the README's `See a session` block exits 0 on a real recording.
+
+    `push` is left out here (it needs a collector on :4317; tests/test_cli.py pushes to a
+    real one) and `--open` too (it starts a browser; tests/test_cli.py checks it).
+    """
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"<!-- cli -->\s*```\n(.*?)```", text, re.S)
+    assert match, "README has no block after <!-- cli -->"
+    lines = [line.split("#", 1)[0].split() for line in match.group(1).splitlines()]
+    code = textwrap.dedent(
+        """
+        import sys
+        import devduck_otel
+        from devduck_otel.cli import main
+
+        class Agent:
+            def __init__(self):
+                self.messages = [{"role": "user", "content": [{"text": "hi"}]}]
+
+        paths = []
+        for n in range(2):
+            devduck_otel.start_recording(sys_layer=False)
+            agent = Agent()
+            devduck_otel.snapshot(agent, "one")
+            agent.messages.append({"role": "assistant", "content": [{"text": str(n)}]})
+            devduck_otel.snapshot(agent, "two")
+            paths.append(devduck_otel.stop_recording())
+        names = {"SESSION.zip": paths[0], "A.zip": paths[0], "B.zip": paths[1]}
+        for line in sys.argv[1:]:
+            args = [names.get(a, a) for a in line.split()[1:] if a != "--open"]
+            try:
+                main(args)
+            except SystemExit as exc:
+                print("EXIT", args[0], exc.code or 0)
+        """
+    )
+    commands = [" ".join(words) for words in lines if words and words[1] != "push"]
+    assert len(commands) == 7, commands
+    env = {**os.environ, "DEVDUCK_RECORDINGS_DIR": str(tmp_path / "rec")}
+    out = _run(code, tmp_path, *commands, env=env)
+    exits = [line for line in out.splitlines() if line.startswith("EXIT")]
+    assert exits == [f"EXIT {c.split()[1]} 0" for c in commands], out
+    assert (tmp_path / "timeline.html").is_file()

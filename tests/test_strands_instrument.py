@@ -299,9 +299,9 @@ def test_show_lists_strands_events_in_the_order_they_happened(
         return next(i for i, line in enumerate(rows) if text in line)
 
     order = [
-        row('user: [{"text": "What\'s the weather in Lisbon?"}]'),
+        row("user: What's the weather in Lisbon?"),
         row("tool.call"),
         row("tool.result"),
-        row('assistant: [{"text": "Sunny."}]'),
+        row("assistant: Sunny."),
     ]
     assert order == sorted(order), rows

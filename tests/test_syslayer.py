@@ -155,6 +155,48 @@ def test_import_order_does_not_matter(base_url: str, tmp_path: Path) -> None:
     assert {base_url + "/early-requests", base_url + "/early-httpx"} <= urls
 
 
+def test_start_imports_no_http_client_and_instruments_it_when_imported(base_url: str) -> None:
+    """An HTTP client is instrumented when the agent imports it, not by start_recording.
+
+    Importing httpx (and click with it) took about 0.15 s between ``session.start`` and
+    the first snapshot of every first recording in a process.
+    """
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        import devduck_otel
+        devduck_otel.start_recording()
+        imported_by_start = "httpx" in sys.modules
+        import httpx
+        httpx.get("{base_url}/late-httpx")
+        path = devduck_otel.stop_recording()
+        print(json.dumps({{"imported": imported_by_start, "path": path}}))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["imported"] is False
+    session = devduck_otel.load_session(result["path"])
+    urls = [e["data"]["url"] for e in session.events if e["event_type"] == "http.get"]
+    assert urls == [base_url + "/late-httpx"]
+
+
+def test_an_ended_recording_instruments_nothing_imported_later() -> None:
+    """An httpx imported after stop_recording stays uninstrumented."""
+    script = textwrap.dedent(
+        """
+        import devduck_otel
+        devduck_otel.start_recording()
+        devduck_otel.stop_recording()
+        import httpx
+        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+        print(HTTPXClientInstrumentor().is_instrumented_by_opentelemetry)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"]
+
+
 def test_stop_removes_http_instrumentation() -> None:
     """After stop, requests and httpx are no longer instrumented."""
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor

@@ -10,10 +10,19 @@ from typing import Any
 
 import pytest
 
+import devduck_otel
 from devduck_otel.cli import main
 from devduck_otel.cli._viewer import _SCRIPTS
-from devduck_otel.cli._viewer_marks import errors_payload, event_error, page_value, span_error
+from devduck_otel.cli._viewer_marks import (
+    errors_payload,
+    event_error,
+    failed_tool_results,
+    page_value,
+    span_error,
+)
+from devduck_otel.testing import ScriptedModel, tool_turn
 from tests.support.cli_sessions import T0, conversation_zip, event, otlp_span, write_zip
+from tests.support.strands_kit import calc_agent
 from tests.support.zipbuilder import build_legacy_zip
 
 HOSTILE = (
@@ -196,6 +205,47 @@ def test_a_failed_tool_and_its_span_are_one_error(tmp_path: Path) -> None:
         (None, "chat", "model down"),
         (4, None, "boom"),
     ]
+
+
+def test_a_message_reporting_a_failed_tool_is_part_of_that_error(recordings_dir: Path) -> None:
+    """A real Strands run: the failed toolResult message joins its tool.result's error."""
+    agent = calc_agent(ScriptedModel([tool_turn("explode", {"reason": "no"}), "sorry"]))
+    devduck_otel.instrument(agent)
+    agent("explode please")
+    path = devduck_otel.stop_recording()
+    assert path is not None
+    data = embedded(page_for(Path(path)))
+    summaries, errors = data["events"]["s"], data["errors"]
+    assert len(errors) == 1, errors
+    (error,) = errors
+    assert summaries[error["ev"]].startswith("explode -> ")
+    assert data["spans"][error["sp"]]["n"] == "execute_tool explode"
+    assert [summaries[i] for i in error["also"]] == ["user: tool_result error: Error: boom: no"]
+
+
+def test_a_failed_tool_result_message_alone_is_its_own_error() -> None:
+    """Without a failed tool.result of the same call id, the message is an error itself."""
+
+    def result(call_id: Any, status: str) -> dict[str, Any]:
+        block = {"toolResult": {"toolUseId": call_id, "status": status, "content": [{"text": "x"}]}}
+        return {"event_type": "message", "data": {"role": "user", "content": [block]}}
+
+    failed = {"event_type": "tool.result", "data": {"call_id": "c1", "error": "E"}}
+    events = [failed, result("c1", "error"), result("c2", "error"), result(None, "error")]
+    events += [result(None, "error"), result("c3", "success")]
+    found = errors_payload(events, [], [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], [])
+    assert [(e["ev"], e.get("also"), e["m"]) for e in found] == [
+        (0, [1], "E"),
+        (2, None, "x"),
+        (3, None, "x"),
+        (4, None, "x"),
+    ]
+    anthropic = {"type": "tool_result", "tool_use_id": "t", "is_error": True, "content": "bad"}
+    message = {"event_type": "message", "data": {"content": [anthropic, "text", None]}}
+    assert failed_tool_results(message) == [("t", "bad")]
+    assert failed_tool_results({"event_type": "message", "data": {"content": "plain"}}) == []
+    assert failed_tool_results({"event_type": "message", "data": None}) == []
+    assert failed_tool_results({}) == []
 
 
 def test_error_marks_take_broken_hostile_and_empty_input() -> None:

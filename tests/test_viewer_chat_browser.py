@@ -14,8 +14,10 @@ from typing import Any
 from playwright.sync_api import Page
 
 import devduck_otel
+from devduck_otel.testing import ScriptedModel, tool_turn
 from tests.support.cli_sessions import T0, event, otlp_span, write_zip
 from tests.support.recording import run_json_child
+from tests.support.strands_kit import calc_agent
 from tests.test_viewer_browser import HOSTILE, browser, open_page, page, view
 
 __all__ = ["browser", "page"]  # the fixtures, imported for this module
@@ -388,3 +390,21 @@ def test_hostile_content_in_the_chat_stays_text(page: Page, tmp_path: Path) -> N
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.locator("script").count() == 2
     assert page.locator("#chat .msg.role-other").count() == 1
+
+
+def test_a_message_reporting_a_failed_tool_is_marked_with_it(page: Page, tmp_path: Path) -> None:
+    """A real Strands run: the failed tool result and the message carrying it are one error."""
+    agent = calc_agent(ScriptedModel([tool_turn("explode", {"reason": "no"}), "sorry"]))
+    devduck_otel.instrument(agent)
+    agent("explode please")
+    path = devduck_otel.stop_recording()
+    assert path is not None
+    open_page(page, view(Path(path), tmp_path / "strands.html"))
+    assert page.locator("#error-count").text_content() == "1 error"
+    summaries = data(page, "D.events.s")
+    wanted = {
+        str(i) for i, s in enumerate(summaries) if s.startswith(("explode ->", "user: tool_result"))
+    }
+    assert len(wanted) == 2
+    rows = page.locator("#event-spacer .row.error")
+    assert set(rows.evaluate_all("rs => rs.map(r => r.dataset.event)")) == wanted

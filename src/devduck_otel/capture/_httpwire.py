@@ -18,11 +18,13 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+import wrapt
 from devduck_otel_exporter_zip import schema as F
 from opentelemetry import trace
 
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
     import httpx
     import requests
 
+_Targets = Callable[[], list[tuple[type, str, Callable[[Any], Any]]]]
+"""A client library's transports to wrap: (class, method name, wrapper factory)."""
 _RECORD_GUARD = guard("recording an HTTP body")
 
 
@@ -51,13 +55,38 @@ def capture_bodies(redactor: ValueRedactor | None) -> None:
 
 
 def attach() -> None:
-    """Wrap the transports (the first user only)."""
+    """Wrap the transports (the first user only).
+
+    A client library not imported yet is wrapped when it is imported (importing httpx
+    costs about 0.15 s, which an agent that never uses it should not pay at start).
+    """
     global _users
     with _lock:
         _users += 1
         if _users > 1:
             return
-        for owner, name, wrap in _targets():
+    for module, targets in _TARGETS.items():
+        if module in sys.modules:
+            _wrap_module(targets)
+        elif importlib.util.find_spec(module) is not None:
+            wrapt.register_post_import_hook(_on_import(targets), module)
+
+
+def _on_import(targets: _Targets) -> Callable[[Any], None]:
+    def hook(_module: Any) -> None:
+        with guard("wrapping an HTTP client's transport"):
+            _wrap_module(targets)
+
+    return hook
+
+
+def _wrap_module(targets: _Targets) -> None:
+    with _lock:
+        if not _users:  # imported after the last user detached
+            return
+        for owner, name, wrap in targets():
+            if any(o is owner and n == name for o, n, _, _ in _saved):
+                continue  # wrapped already (a hook of an earlier attach)
             original = owner.__dict__[name]
             wrapper = wrap(original)
             setattr(owner, name, wrapper)
@@ -81,18 +110,26 @@ def detach() -> None:
                 setattr(owner, name, original)
 
 
-def _targets() -> list[tuple[type, str, Callable[[Any], Any]]]:
-    found: list[tuple[type, str, Callable[[Any], Any]]] = []
-    if importlib.util.find_spec("requests") is not None:
-        from requests.adapters import HTTPAdapter
+def _requests_targets() -> list[tuple[type, str, Callable[[Any], Any]]]:
+    from requests.adapters import HTTPAdapter
 
-        found.append((HTTPAdapter, "send", _wrap_requests))
-    if importlib.util.find_spec("httpx") is not None:
-        import httpx
+    return [(HTTPAdapter, "send", _wrap_requests)]
 
-        found.append((httpx.HTTPTransport, "handle_request", _wrap_httpx))
-        found.append((httpx.AsyncHTTPTransport, "handle_async_request", _wrap_httpx_async))
-    return found
+
+def _httpx_targets() -> list[tuple[type, str, Callable[[Any], Any]]]:
+    import httpx
+
+    return [
+        (httpx.HTTPTransport, "handle_request", _wrap_httpx),
+        (httpx.AsyncHTTPTransport, "handle_async_request", _wrap_httpx_async),
+    ]
+
+
+_TARGETS: dict[str, _Targets] = {
+    "requests": _requests_targets,
+    "httpx": _httpx_targets,
+}
+"""What to wrap, by client library."""
 
 
 def _record(redactor: ValueRedactor | None, attribute: str, value: dict[str, Any]) -> None:

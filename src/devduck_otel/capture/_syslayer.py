@@ -18,11 +18,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import wrapt
 from opentelemetry import trace
 
 from devduck_otel import _attributes as A
 from devduck_otel._config import env_bool
-from devduck_otel._guard import log_internal_error, raise_internal_errors
+from devduck_otel._guard import guard, log_internal_error, raise_internal_errors
 from devduck_otel._recorder import Recorder
 from devduck_otel.capture import _httpwire
 from devduck_otel.environment_variables import DEVDUCK_CAPTURE_HTTP_BODIES
@@ -33,6 +34,7 @@ _local = threading.local()
 _own_prefixes: tuple[str, ...] = ()
 _instrumented: list[Any] = []
 _wire_attached = False
+_generation = 0
 
 _NOISE_SUFFIXES = (".pyc", ".pyo", ".pyi", ".so", ".pth", ".dist-info", ".egg-link")
 
@@ -192,32 +194,55 @@ def _httpx_method(request: Any) -> str:
 
 
 def _install_http(rec: Recorder, tracer_provider: Any) -> None:
+    """Instrument requests and httpx now if imported, else as soon as they are imported.
+
+    Importing a client library the agent may never use (httpx pulls in click: about
+    0.15 s) would delay everything after ``session.start``, the first snapshot included.
+    The body wire is attached first, so that it runs inside OpenTelemetry's spans.
+    """
     global _wire_attached
-    if not _wire_attached:  # before OpenTelemetry's wrappers, so that it runs inside their spans
+    if not _wire_attached:
         _httpwire.attach()
         _wire_attached = True
     bodies = env_bool(DEVDUCK_CAPTURE_HTTP_BODIES, False)
     _httpwire.capture_bodies(rec.redactor if bodies else None)
-    if importlib.util.find_spec("requests") is not None:
-        from opentelemetry.instrumentation.requests import RequestsInstrumentor
+    _when_imported("requests", lambda: _instrument_requests(tracer_provider))
+    _when_imported("httpx", lambda: _instrument_httpx(tracer_provider))
 
-        _instrument(
-            RequestsInstrumentor(), tracer_provider, request_hook=_http_hook(_requests_method)
-        )
-    if importlib.util.find_spec("httpx") is not None:
-        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-        hook = _http_hook(_httpx_method)
+def _when_imported(module: str, install: Callable[[], None]) -> None:
+    if module in sys.modules:
+        install()
+        return
+    if importlib.util.find_spec(module) is None:
+        return
+    generation = _generation
 
-        async def async_hook(span: Any, request: Any) -> None:
-            hook(span, request)
+    def on_import(_module: Any) -> None:
+        if generation == _generation and _sink is not None:  # still the same recording
+            with guard(f"instrumenting {module}"):
+                install()
 
-        _instrument(
-            HTTPXClientInstrumentor(),
-            tracer_provider,
-            request_hook=hook,
-            async_request_hook=async_hook,
-        )
+    wrapt.register_post_import_hook(on_import, module)
+
+
+def _instrument_requests(tracer_provider: Any) -> None:
+    from opentelemetry.instrumentation.requests import RequestsInstrumentor
+
+    _instrument(RequestsInstrumentor(), tracer_provider, request_hook=_http_hook(_requests_method))
+
+
+def _instrument_httpx(tracer_provider: Any) -> None:
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    hook = _http_hook(_httpx_method)
+
+    async def async_hook(span: Any, request: Any) -> None:
+        hook(span, request)
+
+    _instrument(
+        HTTPXClientInstrumentor(), tracer_provider, request_hook=hook, async_request_hook=async_hook
+    )
 
 
 def _instrument(instrumentor: Any, tracer_provider: Any, **hooks: Any) -> None:
@@ -241,8 +266,9 @@ def install(rec: Recorder, tracer_provider: Any) -> None:
 
 def uninstall() -> None:
     """Stop capturing: the audit hook goes idle and the HTTP instrumentation is removed."""
-    global _sink, _wire_attached
+    global _sink, _wire_attached, _generation
     _sink = None
+    _generation += 1  # hooks waiting for an import belong to the recording that ended
     while _instrumented:
         _instrumented.pop().uninstrument()
     _httpwire.capture_bodies(None)

@@ -6,6 +6,8 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from devduck_otel.cli._content import message_text
+
 LAYERS = ("agent", "tool", "sys")
 _MAX = 160
 
@@ -58,8 +60,7 @@ def summarize(event: dict[str, Any]) -> str:
             text += f" ({data['duration_ms']:.1f} ms)"
         return short(text)
     if kind == "message":
-        content = data.get("content", data.get("content_preview", ""))
-        return short(f"{data.get('role', '?')}: {short(content)}")
+        return short(f"{data.get('role', '?')}: {message_text(data)}")
     if kind == "snapshot.created":
         return short(f"snapshot #{data.get('snapshot_id', '?')} {data.get('description', '')}")
     for key in ("url", "path", "command", "args", "name"):

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
+from devduck_otel.cli._content import message_text
 from devduck_otel.cli._format import offset, short, snapshot_ns, summarize, wall_time
 from devduck_otel.cli._output import print_table, progress
 
@@ -167,9 +168,7 @@ def _render_snapshot_body(console: Console, snap: dict[str, Any]) -> None:
         if prompt:
             console.print(Panel(Text(str(prompt)), title="system prompt"))
         for i, msg in enumerate(messages):
-            role = msg.get("role", "?") if isinstance(msg, dict) else "?"
-            body = json.dumps(msg, indent=2, ensure_ascii=False, default=str)
-            console.print(Panel(Text(body), title=f"message {i} ({role})"))
+            console.print(Panel(Text(message_text(msg)), title=f"message {i} ({_role(msg)})"))
         if snap.get("agent_state") is not None:
             console.print(Panel(Text(_pretty(snap["agent_state"])), title="agent state"))
         return
@@ -177,9 +176,14 @@ def _render_snapshot_body(console: Console, snap: dict[str, Any]) -> None:
     out.write(f"\nsystem prompt:\n{prompt}\n" if prompt else "")
     out.write(f"\nmessages ({len(messages)}):\n")
     for i, msg in enumerate(messages):
-        out.write(f"[{i}] {json.dumps(msg, ensure_ascii=False, default=str)}\n")
+        body = message_text(msg).replace("\n", "\n    ")
+        out.write(f"[{i}] {_role(msg)}: {body}\n")
     if snap.get("agent_state") is not None:
         out.write(f"\nagent state:\n{_pretty(snap['agent_state'])}\n")
+
+
+def _role(msg: Any) -> str:
+    return str(msg.get("role", "?")) if isinstance(msg, dict) else "?"
 
 
 def _cell(value: Any) -> str:

@@ -10,6 +10,7 @@ import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from devduck_otel.cli._content import content_text
 from devduck_otel.cli._format import short
 from devduck_otel.session._jsonsafe import TAG
 
@@ -61,7 +62,10 @@ def errors_payload(
 ) -> list[dict[str, Any]]:
     """Return the session's failures in time order, for the page's error marks.
 
-    An errored event and the errored span it belongs to are one failure.
+    An errored event and the errored span it belongs to are one failure. A message
+    reporting a failed tool result (a Strands ``toolResult`` with status ``"error"``)
+    belongs to the failure of that tool's ``tool.result`` (same call id), listed in
+    its ``also``; without such a result it is a failure of its own.
 
     Args:
         events: Event dicts, as in the payload's event columns.
@@ -71,7 +75,8 @@ def errors_payload(
 
     Returns:
         Dicts with ``t`` (offset, µs), ``ev`` (event index or ``None``), ``sp`` (span
-        index or ``None``) and ``m`` (what failed).
+        index or ``None``), ``m`` (what failed) and, when other events report the same
+        failure, ``also`` (their indexes).
     """
     failed_spans = {
         str(s.get("span_id")): k
@@ -79,6 +84,7 @@ def errors_payload(
         if span_error(s) is not None and s.get("span_id")
     }
     out: list[dict[str, Any]] = []
+    by_call: dict[str, dict[str, Any]] = {}
     claimed: set[int] = set()
     for i, event in enumerate(events):
         why = event_error(event)
@@ -90,10 +96,64 @@ def errors_payload(
         if span is not None:
             claimed.add(span)
         out.append({"t": times[i], "ev": i, "sp": span, "m": why})
+        call_id = _call_id(event)
+        if call_id is not None:
+            by_call.setdefault(call_id, out[-1])
+    for i, event in enumerate(events):
+        for call_id, why in failed_tool_results(event):
+            entry = None if call_id is None else by_call.get(call_id)
+            if entry is None:
+                entry = {"t": times[i], "ev": i, "sp": None, "m": why}
+                out.append(entry)
+                if call_id is not None:
+                    by_call[call_id] = entry
+            elif entry["ev"] != i and i not in entry.get("also", ()):
+                entry.setdefault("also", []).append(i)
     for k in sorted(set(failed_spans.values()) - claimed):
         out.append({"t": span_times[k] or 0.0, "ev": None, "sp": k, "m": span_error(spans[k])})
     out.sort(key=lambda e: (e["t"], e["ev"] if e["ev"] is not None else -1))
     return out
+
+
+def _call_id(event: Mapping[str, Any]) -> str | None:
+    data = event.get("data")
+    if event.get("event_type") != "tool.result" or not isinstance(data, Mapping):
+        return None
+    call_id = data.get("call_id")
+    return None if call_id in (None, "") else str(call_id)
+
+
+def failed_tool_results(event: Mapping[str, Any]) -> list[tuple[str | None, str]]:
+    """Return ``(call id, what failed)`` for each failed tool result a message reports.
+
+    Reads Strands ``{"toolResult": {"status": "error"}}`` blocks and Anthropic-style
+    ``{"type": "tool_result", "is_error": true}`` blocks of a ``message`` event.
+
+    Args:
+        event: An event dict.
+
+    Returns:
+        One pair per failed result, in content order (none for other events); the
+        call id is ``None`` when the block has none.
+    """
+    data = event.get("data")
+    if event.get("event_type") != "message" or not isinstance(data, Mapping):
+        return []
+    content = data.get("content")
+    found: list[tuple[str | None, str]] = []
+    for block in content if isinstance(content, list) else []:
+        if not isinstance(block, Mapping):
+            continue
+        result = block.get("toolResult")
+        if isinstance(result, Mapping) and result.get("status") == "error":
+            call_id, inner = result.get("toolUseId"), result.get("content")
+        elif block.get("type") == "tool_result" and block.get("is_error") is True:
+            call_id, inner = block.get("tool_use_id"), block.get("content")
+        else:
+            continue
+        call = None if call_id in (None, "") else str(call_id)
+        found.append((call, short(content_text(inner) or "tool error", 200)))
+    return found
 
 
 def page_value(value: Any) -> Any:

@@ -18,6 +18,7 @@
   ERRORS.forEach((x, k) => {
     if (x.ev != null) errEvent.set(x.ev, k);
     if (x.sp != null) errSpan.set(x.sp, k);
+    for (const i of x.also || []) errEvent.set(i, k); /* a message reporting the same failure */
   });
   const laneErrors = LAYERS.map(() => 0);
   for (const x of ERRORS) laneErrors[x.ev != null ? EV.l[x.ev] : DATA.spans[x.sp].l]++;
