@@ -193,6 +193,29 @@ def test_100000_events_keep_the_dom_small(page: Page, tmp_path: Path) -> None:
     assert count_nodes(page) < MAX_NODES
 
 
+def test_past_100000_events_the_page_shows_the_first_and_counts_all(
+    page: Page, tmp_path: Path
+) -> None:
+    """Beyond the viewer's 100,000 events the page says so and counts every event."""
+    html = view(big_zip(tmp_path / "bigger.zip", 100_030), tmp_path / "bigger.html")
+    open_page(page, html)
+    assert page.evaluate("devduckViewer.shown()") == 100_000
+    note = page.locator("#aggregate-note")
+    assert note.is_visible()
+    text = note.text_content() or ""
+    assert text.startswith("Showing the first 100,000 of 100,030 events")
+    # big_zip cycles sys, tool, agent: 33,344 + 33,343 + 33,343 events
+    for kind in ("sys file.open 33,344", "tool tool.call 33,343", "agent message 33,343"):
+        assert kind in text, text
+    assert count_nodes(page) < MAX_NODES
+
+
+def test_a_small_session_has_no_aggregate_note(page: Page, tmp_path: Path) -> None:
+    """Up to 100,000 events every event is drawn and no note is shown."""
+    open_page(page, view(big_zip(tmp_path / "small.zip", 30), tmp_path / "small.html"))
+    assert page.locator("#aggregate-note").is_hidden()
+
+
 def test_screenshot(page: Page, tmp_path: Path) -> None:
     """The page renders to a non-trivial screenshot after a click."""
     html = view(record_real_session(), tmp_path / "real.html")

@@ -668,12 +668,30 @@
       parts.push("replay of " + m.parent_session + at);
     }
     $("session-stats").textContent = parts.join(" · ");
+    aggregateNote();
     const count = $("error-count");
     count.textContent = ERRORS.length === 1 ? "1 error" : ERRORS.length + " errors";
     count.classList.toggle("none", !ERRORS.length);
     count.disabled = !ERRORS.length;
     $("next-error").disabled = !ERRORS.length;
     $("prev-snapshot").disabled = $("next-snapshot").disabled = !SNAP_ORDER.length;
+  }
+
+  /* Past the events the page draws one by one, the payload counts all of them. */
+  function aggregateNote() {
+    const agg = DATA.aggregate;
+    if (!agg) return;
+    const byKind = new Map();
+    for (const [, layer, type, n] of agg.counts) {
+      const key = LAYERS[layer] + " " + DATA.types[type];
+      byKind.set(key, (byKind.get(key) || 0) + n);
+    }
+    const kinds = [...byKind.entries()].sort((a, b) => b[1] - a[1]);
+    const note = $("aggregate-note");
+    note.textContent = "Showing the first " + agg.shown.toLocaleString("en") + " of " +
+      agg.total.toLocaleString("en") + " events; all of them, by layer and type: " +
+      kinds.map(([k, n]) => k + " " + n.toLocaleString("en")).join(", ");
+    note.hidden = false;
   }
 
   /* A small API for tests and scripts: where an item is drawn, and what is shown. */
