@@ -14,7 +14,7 @@ import devduck_otel
 from devduck_otel.replay._langgraph import response_message, tool_nodes
 from devduck_otel.replay._steps import Step
 from devduck_otel.testing import ScriptedChatModel
-from tests.support.langgraph_kit import TOOLS, react_graph, read_note, without_ids
+from tests.support.langgraph_kit import TOOLS, NotesState, react_graph, read_note, without_ids
 
 
 @tool("read_note")
@@ -92,18 +92,53 @@ def test_a_full_replay_serves_every_model_and_tool_step_from_the_record(tmp_path
     assert fresh.config is config_before
 
 
+def test_a_replay_that_records_nothing_still_carries_the_state_between_invocations(
+    tmp_path: Path,
+) -> None:
+    """record=False: the second invocation still starts from the first one's end state."""
+    session = _record(tmp_path / "note.txt")
+    fresh_model = ScriptedChatModel(turns=[])
+    result = session.replay(react_graph(fresh_model, tools=MUST_NOT_RUN), record=False)
+    assert (result.diverged, result.steps_replayed, result.session_path) == (False, 6, None)
+    assert fresh_model.requests == []
+
+
+def test_a_tool_node_inside_a_subgraph_is_served_too(tmp_path: Path) -> None:
+    """The graph's nodes are searched for compiled subgraphs and their ToolNodes."""
+    note = tmp_path / "note.txt"
+    note.write_text("inside", encoding="utf-8")
+
+    def outer(inner: Any) -> Any:
+        builder = StateGraph(NotesState)
+        builder.add_node("inner", inner)
+        builder.add_edge(START, "inner")
+        return builder.compile(name="outer")
+
+    graph = outer(react_graph(ScriptedChatModel(turns=[("read_note", {"path": str(note)}), "ok"])))
+    devduck_otel.instrument(graph)
+    graph.invoke({"messages": [("user", "go")]})
+    path = devduck_otel.stop_recording()
+    assert path is not None
+    fresh = outer(react_graph(ScriptedChatModel(turns=[]), tools=MUST_NOT_RUN))
+    assert len(list(tool_nodes(fresh))) == 1
+    result = devduck_otel.load_session(path).replay(fresh, record=False)
+    assert (result.diverged, result.steps_replayed, result.agent_result) == (False, 3, "ok")
+
+
 def test_a_changed_system_prompt_diverges_at_the_first_model_step(tmp_path: Path) -> None:
     """The request now starts with a system message the record does not have."""
     session = _record(tmp_path / "note.txt")
     fresh_model = ScriptedChatModel(turns=[])
     fresh = react_graph(fresh_model, system="be terse", tools=MUST_NOT_RUN)
+    (node,) = tool_nodes(fresh)
     result = session.replay(fresh, record=False)
     assert result.diverged and result.divergence is not None
     assert (result.divergence.step, result.divergence.kind) == (1, "model")
     assert result.divergence.field == "messages"
     assert result.divergence.actual[0] == {"role": "system", "content": "be terse"}
     assert fresh_model.requests == []
-    assert get_llm_cache() is None
+    assert get_llm_cache() is None  # given back after a stopped replay too
+    assert [node.tools_by_name[t.name] for t in MUST_NOT_RUN] == MUST_NOT_RUN
 
 
 def test_a_node_that_changes_the_messages_diverges_at_the_second_model_step(
