@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+from langchain_core.messages import SystemMessage
 from langchain_core.tools import tool
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
@@ -41,16 +43,33 @@ class NotesState(MessagesState):
     report: Any
 
 
-def react_graph(model: ScriptedChatModel, *, checkpointer: Any = None, name: str = "helper") -> Any:
-    """A compiled graph: ``agent`` (the model with the tools bound) and ``tools`` in a loop."""
-    bound = model.bind_tools(TOOLS)
+def react_graph(
+    model: ScriptedChatModel,
+    *,
+    checkpointer: Any = None,
+    name: str = "helper",
+    tools: list[Any] | None = None,
+    system: str | None = None,
+    prepare: Callable[[list[Any]], list[Any]] | None = None,
+) -> Any:
+    """A compiled graph: ``agent`` (the model with the tools bound) and ``tools`` in a loop.
+
+    ``system`` puts a system message first in each model request; ``prepare`` changes
+    the messages the agent node sends.
+    """
+    chosen = TOOLS if tools is None else tools
+    bound = model.bind_tools(chosen)
 
     def agent(state: NotesState) -> dict[str, Any]:
-        return {"messages": [bound.invoke(state["messages"])]}
+        messages = list(state["messages"])
+        messages = prepare(messages) if prepare is not None else messages
+        if system is not None:
+            messages = [SystemMessage(system), *messages]
+        return {"messages": [bound.invoke(messages)]}
 
     builder = StateGraph(NotesState)
     builder.add_node("agent", agent)
-    builder.add_node("tools", ToolNode(TOOLS, handle_tool_errors=True))
+    builder.add_node("tools", ToolNode(chosen, handle_tool_errors=True))
     builder.add_edge(START, "agent")
     builder.add_conditional_edges("agent", tools_condition)
     builder.add_edge("tools", "agent")

@@ -197,6 +197,8 @@ class LangGraphAdapter:
             values = dict(self.record.values)
             values[data.MESSAGES_KEY] = [*(values.get(data.MESSAGES_KEY) or []), message]
             result = self.agent.invoke(values)
+        if isinstance(result, dict):  # the state it ends in, also when nothing records
+            self.record.values = {**self.record.values, **result}
         return _last_reply(result)
 
     def instrument(self) -> None:

@@ -47,7 +47,17 @@ def attach(graph: Any, record: GraphRecord) -> None:
     with _attach_lock:
         if record.handler is None:
             record.handler = DevduckGraphHandler(graph, record)
-        handler = record.handler
+    add_handler(graph, record.handler)
+
+
+def detach(graph: Any, record: GraphRecord) -> None:
+    """Take the record's handler out of ``graph.config["callbacks"]``."""
+    remove_handler(graph, record.handler)
+
+
+def add_handler(graph: Any, handler: BaseCallbackHandler) -> None:
+    """Add ``handler`` to ``graph.config["callbacks"]`` (inherited by every run), once."""
+    with _attach_lock:
         config = dict(graph.config or {})
         callbacks = config.get("callbacks")
         if isinstance(callbacks, BaseCallbackManager):
@@ -64,17 +74,17 @@ def attach(graph: Any, record: GraphRecord) -> None:
         graph.config = config
 
 
-def detach(graph: Any, record: GraphRecord) -> None:
-    """Take the record's handler out of ``graph.config["callbacks"]``."""
+def remove_handler(graph: Any, handler: BaseCallbackHandler) -> None:
+    """Take ``handler`` out of ``graph.config["callbacks"]``."""
     with _attach_lock:
         config = dict(graph.config or {})
         callbacks = config.get("callbacks")
         if isinstance(callbacks, BaseCallbackManager):
             manager = callbacks.copy()
-            manager.remove_handler(record.handler)
+            manager.remove_handler(handler)
             config["callbacks"] = manager
         elif callbacks:
-            config["callbacks"] = [h for h in callbacks if h is not record.handler]
+            config["callbacks"] = [h for h in callbacks if h is not handler]
         graph.config = config
 
 

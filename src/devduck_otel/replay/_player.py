@@ -99,18 +99,39 @@ def normalize(value: Any) -> Any:
 def _tool_names(tools: Any) -> list[str]:
     if not isinstance(tools, list):
         return []
-    names = (t.get("name", t.get("toolSpec", {}).get("name")) for t in tools if isinstance(t, dict))
+    names = (
+        t.get("name") or (t.get("toolSpec") or t.get("function") or {}).get("name")
+        for t in tools
+        if isinstance(t, dict)
+    )
     return sorted(str(n) for n in names)
 
 
+def _plain(message: Any) -> Any:
+    if not isinstance(message, dict):
+        return message
+    body = message.get("data")
+    if set(message) == {"type", "data"} and isinstance(body, dict):  # a LangChain message
+        plain = {"role": message["type"], "content": body.get("content")}
+        calls = body.get("tool_calls")
+        if isinstance(calls, list) and calls:
+            plain["tool_calls"] = [
+                {"name": c.get("name"), "args": c.get("args")} if isinstance(c, dict) else c
+                for c in calls
+            ]
+        return plain
+    return {"role": message.get("role"), "content": message.get("content")}
+
+
 def plain_messages(messages: Any) -> Any:
-    """Messages as role and content only (frameworks add ids and metadata of their own)."""
+    """Messages as role and content only (frameworks add ids and metadata of their own).
+
+    A LangChain message (``{"type", "data"}``) keeps its type as role, its content, and
+    the names and arguments of its tool calls.
+    """
     if not isinstance(messages, list):
         return messages
-    return [
-        {"role": m.get("role"), "content": m.get("content")} if isinstance(m, dict) else m
-        for m in messages
-    ]
+    return [_plain(m) for m in messages]
 
 
 def has_pickle(value: Any) -> bool:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from devduck_otel.capture import _httpwire
 from devduck_otel.integrations import adapter_for
+from devduck_otel.integrations._langgraph import is_compiled_graph
 from devduck_otel.integrations._openai_agents import is_openai_agent
 from devduck_otel.integrations._strands import is_strands_agent
 from devduck_otel.redaction import Redactor
@@ -110,6 +111,10 @@ def _installed(agent: Any, player: Player) -> Iterator[None]:
         from devduck_otel.replay._openai_agents import install
 
         restore = install(agent, player)
+    elif is_compiled_graph(agent):
+        from devduck_otel.replay._langgraph import install as install_graph
+
+        restore = install_graph(agent, player)
     try:
         yield
     finally:
@@ -169,8 +174,9 @@ def replay(
 
     Args:
         session: The loaded session.
-        agent: A fresh agent (a ``strands.Agent``, an ``agents.Agent``, or an object with a ``messages``
-            list whose model and tool calls are ``@llm`` / ``@tool`` functions).
+        agent: A fresh agent (a ``strands.Agent``, an ``agents.Agent``, a compiled
+            LangGraph graph, or an object with a ``messages`` list whose model and tool
+            calls are ``@llm`` / ``@tool`` functions).
         until: Serve steps 1..until from the record, then run live (a fork).
         override: What step ``until`` returns instead of its recorded result.
         on_divergence: ``"stop"`` (default) or ``"live"`` (run on live from there).
