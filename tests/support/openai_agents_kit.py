@@ -48,6 +48,15 @@ def close_sdk_loop() -> Iterator[None]:
     policy.set_event_loop(None)
 
 
+@pytest.fixture
+def process_wide_off() -> Iterator[None]:
+    """Switch ``instrument("openai-agents")`` off again after the test."""
+    yield
+    import devduck_otel
+
+    devduck_otel.uninstrument("openai-agents")
+
+
 def make_agent(model: Model, **kwargs: Any) -> Agent:
     """The test agent ``helper`` with the three tools (``kwargs`` override)."""
     options: dict[str, Any] = {
