@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -111,6 +112,45 @@ def test_resume_and_continue_runs_a_fresh_agent_from_a_process_wide_snapshot(
         result = devduck_otel.load_session(path).resume_and_continue(2, "second", agent=fresh)
     assert result["agent_result"] == "two"
     assert bodies[2] == bodies[1]
+
+
+def _scripted_two_runs(provider: TracerProvider, note: Path) -> tuple[Any, Any, str]:
+    """Two runs of a scripted-model agent (generation spans) under ``instrument("openai-agents")``."""
+    note.write_text("noted ☕", encoding="utf-8")
+    model = ScriptedAgentsModel([("read_note", {"path": str(note)}), "read it", "second"])
+    agent = make_agent(model)
+    devduck_otel.instrument("openai-agents", tracer_provider=provider)
+    first = Runner.run_sync(agent, "read the note")
+    Runner.run_sync(agent, [*first.to_input_list(), user("more")])
+    path = devduck_otel.stop_recording()
+    assert path is not None
+    return model, first, path
+
+
+def test_a_custom_models_generation_spans_resume_to_the_original_request(
+    provider: TracerProvider, tmp_path: Path
+) -> None:
+    """Generation spans (full reply dumps): the items are the SDK's, so a resume sends the same."""
+    model, first, path = _scripted_two_runs(provider, tmp_path / "note.txt")
+    session = devduck_otel.load_session(path)
+    assert session.get_snapshot(2).agent_messages == first.to_input_list()
+    fresh_model = ScriptedAgentsModel(["second"])
+    fresh = make_agent(fresh_model)
+    session.resume_from_snapshot(2, agent=fresh)
+    Runner.run_sync(fresh, [*adapter_for(fresh).messages(), user("more")])
+    assert fresh_model.requests == [model.requests[-1]]
+
+
+def test_a_process_wide_recording_replays_into_a_fresh_agent(
+    provider: TracerProvider, tmp_path: Path
+) -> None:
+    """``session.replay(fresh)``: both runs served from the record, ending on the recorded items."""
+    _, _, path = _scripted_two_runs(provider, tmp_path / "note.txt")
+    fresh_model = ScriptedAgentsModel([])
+    result = devduck_otel.load_session(path).replay(make_agent(fresh_model), record=False)
+    assert (result.diverged, result.divergence) == (False, None)
+    assert (result.steps_replayed, result.steps_live, result.agent_result) == (4, 0, "second")
+    assert fresh_model.requests == []
 
 
 def test_uninstrument_openai_agents_stops_the_snapshots(provider: TracerProvider) -> None:

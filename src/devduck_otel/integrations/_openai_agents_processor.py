@@ -310,6 +310,8 @@ class DevduckTracingProcessor:
                 return
             agent_id = next((a for a in self._walk(span.span_id) if a in self._agent_data), "")
             agent, items = observe(self._agent_data.get(agent_id), span.span_data, model, inputs)
+            if span.span_data.type == "generation":  # full dumps: None fields the
+                outputs = data_of.compact(outputs)  # sent-back input item lacks
             run.input, run.items = items, [*items, *outputs]
             if run.agent is not None:
                 return
