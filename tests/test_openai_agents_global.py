@@ -153,6 +153,33 @@ def test_a_process_wide_recording_replays_into_a_fresh_agent(
     assert fresh_model.requests == []
 
 
+def test_a_streamed_run_with_a_handoff_gets_one_pair_of_the_starting_agent(
+    provider: TracerProvider,
+) -> None:
+    """``run_streamed`` handing off: one pair, of the agent the run started with, its handoffs named."""
+    specialist = Agent(name="specialist", model=ScriptedAgentsModel(["answered"]))
+    triage = make_agent(
+        ScriptedAgentsModel([("transfer_to_specialist", {})]), name="triage", handoffs=[specialist]
+    )
+    devduck_otel.instrument("openai-agents", tracer_provider=provider)
+
+    async def run() -> Any:
+        result = Runner.run_streamed(triage, "stream it")
+        async for _ in result.stream_events():
+            pass
+        return result
+
+    result = asyncio.run(run())
+    path = devduck_otel.stop_recording()
+    assert path is not None
+    assert result.final_output == "answered"
+    snaps = devduck_otel.load_session(path).snapshots
+    assert [s.description for s in snaps] == ["before invocation 1", "after invocation 1"]
+    assert snaps[0].agent_messages == [user("stream it")]
+    assert snaps[1].agent_messages == result.to_input_list()
+    assert snaps[0].tools_loaded == [*TOOL_NAMES, "handoff:specialist"]
+
+
 def test_uninstrument_openai_agents_stops_the_snapshots(provider: TracerProvider) -> None:
     """After ``uninstrument("openai-agents")`` a run of the same agent gets no snapshot."""
     agent = make_agent(ScriptedAgentsModel(["a", "b"]))
