@@ -19,6 +19,7 @@ from tests.support.openai_agents_kit import (
     close_sdk_loop,  # noqa: F401
     make_agent,
     process_wide_off,  # noqa: F401
+    run_streamed,
     user,
 )
 from tests.support.openai_agents_model import ScriptedAgentsModel, Turn, serve_responses
@@ -162,14 +163,7 @@ def test_a_streamed_run_with_a_handoff_gets_one_pair_of_the_starting_agent(
         ScriptedAgentsModel([("transfer_to_specialist", {})]), name="triage", handoffs=[specialist]
     )
     devduck_otel.instrument("openai-agents", tracer_provider=provider)
-
-    async def run() -> Any:
-        result = Runner.run_streamed(triage, "stream it")
-        async for _ in result.stream_events():
-            pass
-        return result
-
-    result = asyncio.run(run())
+    result = run_streamed(triage, "stream it")
     path = devduck_otel.stop_recording()
     assert path is not None
     assert result.final_output == "answered"

@@ -19,6 +19,7 @@ from tests.support.openai_agents_kit import (
     make_agent,
     parent_name,
     process_wide_off,  # noqa: F401
+    run_streamed,
     user,
 )
 from tests.support.openai_agents_model import ScriptedAgentsModel, serve_responses
@@ -36,14 +37,7 @@ def test_run_streamed_is_recorded_with_its_snapshots(
     """``Runner.run_streamed``: spans, and a snapshot before and after holding the run's items."""
     agent = make_agent(ScriptedAgentsModel([("explode", {"reason": "s"}), "streamed"]))
     devduck_otel.instrument(agent, tracer_provider=provider)
-
-    async def run() -> Any:
-        result = Runner.run_streamed(agent, "stream it")
-        async for _ in result.stream_events():
-            pass
-        return result
-
-    result = asyncio.run(run())
+    result = run_streamed(agent, "stream it")
     path = devduck_otel.stop_recording()
     assert path is not None
     assert result.final_output == "streamed"

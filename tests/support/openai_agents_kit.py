@@ -69,6 +69,19 @@ def make_agent(model: Model, **kwargs: Any) -> Agent:
     return Agent(**options)
 
 
+def run_streamed(agent: Agent, text: str) -> Any:
+    """``Runner.run_streamed(agent, text)`` with its events drained; return the result."""
+    from agents import Runner
+
+    async def run() -> Any:
+        result = Runner.run_streamed(agent, text)
+        async for _ in result.stream_events():
+            pass
+        return result
+
+    return asyncio.run(run())
+
+
 def user(text: str) -> Any:
     """A user input item."""
     return {"role": "user", "content": text}
