@@ -18,11 +18,13 @@ from tests.support.openai_agents_kit import (
     close_sdk_loop,  # noqa: F401
     make_agent,
     parent_name,
+    process_wide_off,  # noqa: F401
+    run_streamed,
     user,
 )
 from tests.support.openai_agents_model import ScriptedAgentsModel, serve_responses
 
-pytestmark = pytest.mark.usefixtures("close_sdk_loop")
+pytestmark = pytest.mark.usefixtures("close_sdk_loop", "process_wide_off")
 
 
 def _descriptions(path: str) -> list[str]:
@@ -35,14 +37,7 @@ def test_run_streamed_is_recorded_with_its_snapshots(
     """``Runner.run_streamed``: spans, and a snapshot before and after holding the run's items."""
     agent = make_agent(ScriptedAgentsModel([("explode", {"reason": "s"}), "streamed"]))
     devduck_otel.instrument(agent, tracer_provider=provider)
-
-    async def run() -> Any:
-        result = Runner.run_streamed(agent, "stream it")
-        async for _ in result.stream_events():
-            pass
-        return result
-
-    result = asyncio.run(run())
+    result = run_streamed(agent, "stream it")
     path = devduck_otel.stop_recording()
     assert path is not None
     assert result.final_output == "streamed"
@@ -93,10 +88,10 @@ def test_a_handoff_stays_in_one_run_with_one_snapshot_pair(
     assert {parent_name(s, spans) for s in specialist_chats} == {"invoke_agent specialist"}
 
 
-def test_instrument_openai_agents_alone_records_every_run_without_snapshots(
+def test_instrument_openai_agents_alone_records_every_run_with_snapshots_from_spans(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
-    """``instrument("openai-agents")``: any agent's spans and messages; no agent, no snapshot."""
+    """``instrument("openai-agents")``: any agent's spans, messages and a snapshot pair."""
     devduck_otel.instrument("openai-agents", tracer_provider=provider)
     agent = make_agent(ScriptedAgentsModel([("explode", {"reason": "p"}), "fine"]))
     assert Runner.run_sync(agent, "anyone").final_output == "fine"
@@ -106,7 +101,11 @@ def test_instrument_openai_agents_alone_records_every_run_without_snapshots(
     assert names.count("invoke_agent helper") == 1
     assert "execute_tool explode" in names
     session = devduck_otel.load_session(path)
-    assert session.snapshots == []
+    assert _descriptions(path) == ["before invocation 1", "after invocation 1"]
+    after = session.get_snapshot(2)
+    assert after.agent_messages[0] == user("anyone")
+    assert after.tools_loaded == ["read_note", "fetch", "explode"]
+    assert after.last_result == "fine"
     roles = [e["data"]["role"] for e in session.get_events_by_type("message")]
     assert roles == ["user", "assistant", "tool", "assistant"]
 

@@ -17,11 +17,14 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from devduck_otel import _api
 from devduck_otel.exceptions import RecordingStateError
 from devduck_otel.integrations import adapter_for
+
+PROCESS_WIDE: Final = "openai-agents"
+"""The one string :func:`instrument` takes: every OpenAI Agents SDK run in the process."""
 
 if TYPE_CHECKING:
     from devduck_otel._api import DisabledRecording
@@ -47,7 +50,8 @@ def instrument(
         agent: A ``strands.Agent``, an ``agents.Agent``, a compiled LangGraph graph
             (its runs are recorded through a callback handler in ``graph.config``),
             ``"openai-agents"`` (every
-            run of the OpenAI Agents SDK in the process), or any object with a ``messages`` list and a
+            run of the OpenAI Agents SDK in the process, each with a snapshot before
+            and after, taken from its spans), or any object with a ``messages`` list and a
             ``__call__``, ``run`` or ``invoke`` method. ``None``: no agent.
         session_id: The id of the recording started here. Ignored when one already
             runs. Defaults to a unique ``session-YYYYMMDD-HHMMSS-xxxxxx``.
@@ -66,10 +70,10 @@ def instrument(
     Raises:
         TypeError: ``agent`` cannot be instrumented; the message says what it needs.
     """
-    if agent == "openai-agents":
-        from devduck_otel.integrations._openai_agents import register_processor
+    if isinstance(agent, str):
+        from devduck_otel.integrations._openai_agents import set_every_run
 
-        register_processor()
+        set_every_run(_process_wide(agent))
         agent = None
     adapter = adapter_for(agent) if agent is not None else None
     if adapter is not None:
@@ -98,5 +102,26 @@ def uninstrument(agent: Any) -> None:
 
     Args:
         agent: An agent passed to :func:`instrument` before; others are left alone.
+            ``"openai-agents"``: stop snapshotting every SDK run in the process (the
+            runs of agents instrumented one by one keep theirs, and the SDK's spans
+            are still mirrored while a recording runs).
+
+    Raises:
+        TypeError: ``agent`` is no agent, or a string other than ``"openai-agents"``.
     """
+    if isinstance(agent, str):
+        from devduck_otel.integrations._openai_agents import set_every_run
+
+        set_every_run(not _process_wide(agent))
+        return
     adapter_for(agent).uninstrument()
+
+
+def _process_wide(name: str) -> bool:
+    """Return true for ``"openai-agents"``; any other string is a clear ``TypeError``."""
+    if name != PROCESS_WIDE:
+        raise TypeError(
+            f"cannot instrument the string {name[:80]!r}: the one string instrument() and "
+            f"uninstrument() take is {PROCESS_WIDE!r} (every OpenAI Agents SDK run in the process)"
+        )
+    return True

@@ -48,6 +48,15 @@ def close_sdk_loop() -> Iterator[None]:
     policy.set_event_loop(None)
 
 
+@pytest.fixture
+def process_wide_off() -> Iterator[None]:
+    """Switch ``instrument("openai-agents")`` off again after the test."""
+    yield
+    import devduck_otel
+
+    devduck_otel.uninstrument("openai-agents")
+
+
 def make_agent(model: Model, **kwargs: Any) -> Agent:
     """The test agent ``helper`` with the three tools (``kwargs`` override)."""
     options: dict[str, Any] = {
@@ -58,6 +67,19 @@ def make_agent(model: Model, **kwargs: Any) -> Agent:
     }
     options.update(kwargs)
     return Agent(**options)
+
+
+def run_streamed(agent: Agent, text: str) -> Any:
+    """``Runner.run_streamed(agent, text)`` with its events drained; return the result."""
+    from agents import Runner
+
+    async def run() -> Any:
+        result = Runner.run_streamed(agent, text)
+        async for _ in result.stream_events():
+            pass
+        return result
+
+    return asyncio.run(run())
 
 
 def user(text: str) -> Any:

@@ -73,9 +73,10 @@ def reply_item(turn: Turn, number: int) -> Any:
     )
 
 
-def response_of(output: Any, model: str, number: int) -> Response:
-    """A Responses API ``Response`` holding one output item."""
+def response_of(output: Any, model: str, number: int, instructions: Any = None) -> Response:
+    """A Responses API ``Response`` holding one output item (and, as the API, the instructions)."""
     return Response(
+        instructions=instructions if isinstance(instructions, str) else None,
         id=f"resp_{number}",
         created_at=0,
         model=model,
@@ -163,7 +164,9 @@ class _ResponsesHandler(BaseHTTPRequestHandler):
             self.server.requests.append(body)
             number = len(self.server.requests)
             turn = self.server.turns.pop(0)
-        data = response_of(reply_item(turn, number), str(body.get("model")), number)
+        data = response_of(
+            reply_item(turn, number), str(body.get("model")), number, body.get("instructions")
+        )
         payload = data.model_dump_json().encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

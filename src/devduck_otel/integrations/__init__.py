@@ -51,5 +51,6 @@ def adapter_for(agent: Any) -> AgentAdapter:
         f"cannot record {type(agent).__name__}: an agent needs a `messages` list "
         "(and a __call__, run or invoke method to be instrumented), or must be an "
         "agent of a supported framework (strands.Agent, agents.Agent, a compiled "
-        "LangGraph graph)"
+        'LangGraph graph); instrument() also takes the string "openai-agents" '
+        "(every OpenAI Agents SDK run in the process)"
     )

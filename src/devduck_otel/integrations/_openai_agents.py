@@ -9,7 +9,10 @@ Recording goes through the SDK's public extension points only (no monkeypatching
 * for ``instrument(agent)``, agent hooks (``agent.hooks``) wrapped around the ones the
   agent had (``_openai_agents_hooks``), on the agent and on the agents it hands off
   to: they give each run's input items, and the processor takes a snapshot before
-  and after each ``Runner.run`` / ``run_sync`` / ``run_streamed`` of the agent.
+  and after each ``Runner.run`` / ``run_sync`` / ``run_streamed`` of the agent;
+* for ``instrument("openai-agents")``, the processor's ``every_run`` switch: the runs
+  of every other agent are snapshotted from their spans alone, as an
+  :class:`ObservedAgent` (``_openai_agents_observed``).
 
 The SDK hands spans to processors only while its tracing is enabled: under
 ``OPENAI_AGENTS_DISABLE_TRACING=true``, ``set_tracing_disabled(True)`` or
@@ -33,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from devduck_otel.integrations import _openai_agents_hooks as hooks_of
 from devduck_otel.integrations._openai_agents_data import plain_items
+from devduck_otel.integrations._openai_agents_observed import ObservedAgent
 from devduck_otel.integrations._openai_agents_processor import (
     ITEMS_ATTRIBUTE,
     DevduckTracingProcessor,
@@ -55,6 +59,15 @@ def is_openai_agent(agent: Any) -> bool:
     module = sys.modules.get("agents.agent")
     agent_class = getattr(module, "Agent", None)
     return isinstance(agent_class, type) and isinstance(agent, agent_class)
+
+
+def set_every_run(enabled: bool) -> None:
+    """Snapshot every run in the process (``instrument("openai-agents")``), or stop."""
+    if enabled:
+        _check_version()
+        register_processor().every_run = True
+    elif _processor is not None:
+        _processor.every_run = False
 
 
 def _check_version() -> None:
@@ -127,7 +140,9 @@ class OpenAIAgentsAdapter:
     Its "messages" are the items of the agent's last snapshotted run: the run's input
     items followed by the output items of its last model reply. That is what
     ``Runner.run(agent, items + [new input])`` (or an SDK ``Session`` holding the
-    items) needs to continue the conversation.
+    items) needs to continue the conversation. It also reads the
+    :class:`ObservedAgent` of a process-wide snapshot (tools and handoffs by name),
+    which can be snapshotted but not run.
     """
 
     framework = "openai-agents"
@@ -137,8 +152,8 @@ class OpenAIAgentsAdapter:
 
     @staticmethod
     def accepts(agent: Any) -> bool:
-        """Return whether ``agent`` is an ``agents.Agent``."""
-        return is_openai_agent(agent)
+        """Return whether ``agent`` is an ``agents.Agent`` (or an observed one)."""
+        return isinstance(agent, ObservedAgent) or is_openai_agent(agent)
 
     def messages(self) -> list[Any]:
         """Return the items of the agent's last snapshotted run (the live list)."""
@@ -157,9 +172,8 @@ class OpenAIAgentsAdapter:
         """Return the names of the agent's tools and handoffs."""
         names = [str(getattr(t, "name", t)) for t in self.agent.tools]
         for handoff in self.agent.handoffs:
-            names.append(
-                f"handoff:{getattr(handoff, 'name', None) or getattr(handoff, 'agent_name', '')}"
-            )
+            name = getattr(handoff, "name", None) or getattr(handoff, "agent_name", handoff)
+            names.append(f"handoff:{name}")
         return names
 
     def model_info(self) -> dict[str, str | None]:
@@ -198,6 +212,7 @@ class OpenAIAgentsAdapter:
         """
         from agents import Runner
 
+        self._runnable()
         temporary = not isinstance(self.agent.hooks, hooks_of.DevduckAgentHooks)
         self.instrument()
         try:
@@ -211,12 +226,22 @@ class OpenAIAgentsAdapter:
 
     def instrument(self) -> None:
         """Register the processor; hook this agent and those it hands off to (idempotent)."""
+        self._runnable()
         _check_version()
         processor = register_processor()
         for agent in _with_handoff_agents(self.agent):
             hooks_of.install(agent, processor)
 
+    def _runnable(self) -> None:
+        if isinstance(self.agent, ObservedAgent):
+            raise TypeError(
+                "an ObservedAgent (from a process-wide snapshot) cannot be run or "
+                "instrumented: resume the snapshot into an agents.Agent"
+            )
+
     def uninstrument(self) -> None:
         """Give the agent and those it hands off to their own hooks back (spans are still recorded)."""
+        if isinstance(self.agent, ObservedAgent):
+            return
         for agent in _with_handoff_agents(self.agent):
             hooks_of.remove(agent)

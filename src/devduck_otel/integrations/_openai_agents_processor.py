@@ -21,7 +21,10 @@ A *run* is one ``Runner.run`` / ``run_sync`` / ``run_streamed``: the SDK's task 
 instrumented agent in a run (told by its hooks, see ``_openai_agents_hooks``) takes
 the "before invocation N" snapshot with the run's input items; the end of the run
 takes "after invocation N" with the items of its last model exchange. A handoff
-stays inside the run: one snapshot pair per run.
+stays inside the run: one snapshot pair per run. With :attr:`every_run` set
+(``instrument("openai-agents")``), a run of an agent no hooks tell of is snapshotted
+from its spans: the end of its first model call takes "before" with an
+:class:`ObservedAgent` (``_openai_agents_observed``) and that call's input items.
 
 Example:
     >>> processor = DevduckTracingProcessor()  # doctest: +SKIP
@@ -45,6 +48,7 @@ from devduck_otel._guard import guard
 from devduck_otel.capture._genai import agent_attributes, mark_error, tool_attributes
 from devduck_otel.integrations import _openai_agents_data as data_of
 from devduck_otel.integrations._base import EVENT_MESSAGE, EVENT_MODEL_CALL, set_usage, suppressed
+from devduck_otel.integrations._openai_agents_observed import ObservedAgent, observe
 
 if TYPE_CHECKING:
     from devduck_otel._recorder import Recorder
@@ -92,7 +96,11 @@ class DevduckTracingProcessor:
         self._kinds: dict[str, str] = {}
         self._runs: dict[str, _Run] = {}
         self._last_seen: list[Any] = []
+        self._agent_data: dict[str, Any] = {}
+        self._counts: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
+        self.every_run = False
+        """Snapshot every run, from its spans when no hooks tell of its agent."""
 
     # -- traces: a run when the SDK makes no task span --------------------------------
 
@@ -127,6 +135,8 @@ class DevduckTracingProcessor:
                 self._kinds[span.span_id] = data.type
                 if data.type == "task":
                     self._runs[span.span_id] = _Run()
+                elif data.type == "agent":
+                    self._agent_data[span.span_id] = data
             name, attributes = _describe_start(rec, data)
             if name is None:
                 return
@@ -155,6 +165,7 @@ class DevduckTracingProcessor:
         with self._lock:
             self._parents.pop(span.span_id, None)
             self._kinds.pop(span.span_id, None)
+            self._agent_data.pop(span.span_id, None)
 
     def _walk(self, sdk_id: str) -> list[str]:
         """The SDK span ``sdk_id`` and its live ancestors, nearest first (call locked)."""
@@ -286,6 +297,30 @@ class DevduckTracingProcessor:
         if rec is not None:
             for item in [*new, *outputs]:
                 rec.emit("agent", EVENT_MESSAGE, data_of.message(item), span=otel_span)
+            if self.every_run:
+                self._observe(rec, span, model, inputs, outputs)
+
+    def _observe(
+        self, rec: Recorder, span: Any, model: str | None, inputs: list[Any], outputs: list[Any]
+    ) -> None:
+        """A model call in a run no hooks tell of: its first takes the before-snapshot."""
+        with self._lock:
+            run = self._run_of(span.span_id, span.trace_id)
+            if run is None or not (run.agent is None or isinstance(run.agent, ObservedAgent)):
+                return
+            agent_id = next((a for a in self._walk(span.span_id) if a in self._agent_data), "")
+            agent, items = observe(self._agent_data.get(agent_id), span.span_data, model, inputs)
+            if span.span_data.type == "generation":  # full dumps: None fields the
+                outputs = data_of.compact(outputs)  # sent-back input item lacks
+            run.input, run.items = items, [*items, *outputs]
+            if run.agent is not None:
+                return
+            run.agent = agent
+            key = (rec.session_id, agent.name)
+            run.number = self._counts[key] = self._counts.get(key, 0) + 1
+            run.anchor = self._mirrors[agent_id].span if agent_id in self._mirrors else None
+        before = _Run(agent, run.number, run.anchor, items, list(items))
+        self._snapshot(rec, before, "before")
 
 
 def _next_number(agent: Any, rec: Recorder) -> int:
