@@ -191,7 +191,8 @@ def test_diff_of_a_fork_shows_where_it_parts(capsys: pytest.CaptureFixture[str])
     assert code == 0
     lines = out.splitlines()
     assert lines[0].startswith("Sessions first differ at step 3")
-    assert '"text": "rainy in Oslo"' in lines[1] and '"text": "sunny"' in lines[2]
+    assert lines[1].endswith("tool_result success: rainy in Oslo"), lines[1]
+    assert lines[2].endswith("tool_result success: sunny"), lines[2]
     assert "first differ at message 2" in out  # the tool result; not 0 (message ids differ)
 
 
