@@ -49,10 +49,10 @@ def instrument(
     Args:
         agent: A ``strands.Agent``, an ``agents.Agent``, a compiled LangGraph graph
             (its runs are recorded through a callback handler in ``graph.config``),
-            ``"openai-agents"`` (every
-            run of the OpenAI Agents SDK in the process, each with a snapshot before
-            and after, taken from its spans), or any object with a ``messages`` list and a
-            ``__call__``, ``run`` or ``invoke`` method. ``None``: no agent.
+            ``"openai-agents"`` (every run of the OpenAI Agents SDK in the process,
+            each with a snapshot before and after, taken from its spans), or any
+            object with a ``messages`` list and a ``__call__``, ``run`` or ``invoke``
+            method. ``None``: no agent.
         session_id: The id of the recording started here. Ignored when one already
             runs. Defaults to a unique ``session-YYYYMMDD-HHMMSS-xxxxxx``.
         capture_content: For the recording started here: send message and tool content
