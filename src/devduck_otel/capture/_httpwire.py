@@ -160,6 +160,17 @@ def _begin(redactor: ValueRedactor | None, request: dict[str, Any]) -> dict[str,
     return dict(value)
 
 
+def _asked(
+    redactor: ValueRedactor | None, ask: Callable[[], dict[str, Any]]
+) -> dict[str, Any] | None:
+    """:func:`_begin` on the request ``ask`` reads; when only recording, never raising."""
+    if _hook.PLAYER.get() is None:
+        with _RECORD_GUARD:  # a request we cannot read is still sent
+            _begin(redactor, ask())
+        return None
+    return _begin(redactor, ask())
+
+
 # -- requests --------------------------------------------------------------------------
 
 
@@ -206,7 +217,7 @@ def _wrap_requests(original: Callable[..., Any]) -> Callable[..., Any]:
         redactor = _capture
         if redactor is None and _hook.PLAYER.get() is None:
             return original(self, request, *args, **kwargs)
-        recorded = _begin(redactor, _requests_ask(request))
+        recorded = _asked(redactor, lambda: _requests_ask(request))
         if recorded is not None:
             return _requests_served(self, request, recorded)
         response = original(self, request, *args, **kwargs)
@@ -316,7 +327,7 @@ def _wrap_httpx(original: Callable[..., Any]) -> Callable[..., Any]:
         redactor = _capture
         if redactor is None and _hook.PLAYER.get() is None:
             return original(self, request)  # type: ignore[no-any-return]
-        recorded = _begin(redactor, _httpx_ask(request))
+        recorded = _asked(redactor, lambda: _httpx_ask(request))
         if recorded is not None:
             return _httpx_served(recorded)
         response: httpx.Response = original(self, request)
@@ -365,7 +376,7 @@ def _wrap_httpx_async(original: Callable[..., Any]) -> Callable[..., Any]:
         redactor = _capture
         if redactor is None and _hook.PLAYER.get() is None:
             return await original(self, request)  # type: ignore[no-any-return]
-        recorded = _begin(redactor, _httpx_ask(request))
+        recorded = _asked(redactor, lambda: _httpx_ask(request))
         if recorded is not None:
             return _httpx_served(recorded)
         response: httpx.Response = await original(self, request)
