@@ -122,7 +122,7 @@ def test_replay_fork_with_override(
     args = ("replay", str(recorded), "--agent", "replay_agent_mod:make", "--until", "2")
     code, out, _ = run(capsys, *args, "--override", '"forty-two"')
     assert code == 0, out
-    assert "1 steps ran live" in out and "recorded as" in out
+    assert "1 step ran live" in out and "recorded as" in out
     assert agent_module.CALLS == ["model"]  # type: ignore[attr-defined]
 
 

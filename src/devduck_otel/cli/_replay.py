@@ -98,10 +98,14 @@ def replay_command(
     if result.divergence is not None:
         typer.echo(f"diverged at {result.divergence}")
     else:
-        typer.echo(f"replayed {result.steps_replayed} steps, no divergence")
+        typer.echo(f"replayed {_steps(result.steps_replayed)}, no divergence")
     if result.steps_live:
-        typer.echo(f"{result.steps_live} steps ran live")
+        typer.echo(f"{_steps(result.steps_live)} ran live")
     if result.session_path:
         typer.echo(f"recorded as {result.session_path}")
     if check and result.diverged:
         raise typer.Exit(1)
+
+
+def _steps(count: int) -> str:
+    return "1 step" if count == 1 else f"{count} steps"
