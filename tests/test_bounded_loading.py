@@ -153,3 +153,24 @@ def test_a_session_at_the_entry_limit_still_loads(tmp_path: Path) -> None:
         assert len(zf.infolist()) == 1000
     with ZipSource(path) as source:
         assert len(source.names()) == 1000
+
+
+def test_the_event_limit_is_named_in_its_error_and_can_be_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Past DEVDUCK_LOAD_MAX_EVENTS a session is refused naming the variable; raised, it loads."""
+    from devduck_otel import load_session
+    from tests.support.cli_sessions import big_zip
+
+    path = big_zip(tmp_path / "thirty.zip", 30)
+    monkeypatch.setenv("DEVDUCK_LOAD_MAX_EVENTS", "20")
+    with pytest.raises(SessionFormatError) as refused:
+        load_session(path)
+    assert "more than 20 events" in str(refused.value)
+    assert "set DEVDUCK_LOAD_MAX_EVENTS to load more" in str(refused.value)
+    monkeypatch.setenv("DEVDUCK_LOAD_MAX_EVENTS", "40")
+    assert len(load_session(path).events) == 30
+    for bad in ("", "lots", "-5", "0"):
+        monkeypatch.setenv("DEVDUCK_LOAD_MAX_EVENTS", bad)
+        assert len(load_session(path).events) == 30  # the default limit, 1,000,000
+    assert "DEVDUCK_LOAD_MAX_EVENTS='lots' is not a positive whole number" in caplog.text

@@ -40,6 +40,23 @@ def env_bool(name: str, default: bool) -> bool:
     return default
 
 
+def env_int(name: str, default: int) -> int:
+    """Read a positive integer environment variable; a bad value warns and gives ``default``."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip().replace("_", ""))
+    except ValueError:
+        value = 0
+    if value > 0:
+        return value
+    logger.warning(
+        "devduck-otel: %s=%r is not a positive whole number; using %d", name, raw, default
+    )
+    return default
+
+
 def sdk_disabled() -> bool:
     """Whether ``OTEL_SDK_DISABLED`` turns OpenTelemetry (and so recording) off."""
     return env_bool(OTEL_SDK_DISABLED, False)

@@ -69,6 +69,14 @@ Under ``opentelemetry-instrument``, whether a recording starts with the process 
 is exported when it exits: ``true`` or ``false``. Default: ``true``.
 """
 
+DEVDUCK_LOAD_MAX_EVENTS: Final = "DEVDUCK_LOAD_MAX_EVENTS"
+"""
+Most events ``load_session`` and every CLI command read from one session (lines of
+``events.jsonl``): a session with more is refused with an error naming this
+variable, before the memory is spent. Raise it to load a bigger session (memory
+grows by roughly 200 bytes per event). Default: ``1000000``.
+"""
+
 DEVDUCK_RAISE_INTERNAL_ERRORS: Final = "DEVDUCK_RAISE_INTERNAL_ERRORS"
 """
 Re-raise the package's own internal errors instead of logging them: ``true`` or

@@ -22,6 +22,8 @@ from typing import Final
 
 from devduck_otel_exporter_zip import SPANS_ENTRY
 
+from devduck_otel._config import env_int
+from devduck_otel.environment_variables import DEVDUCK_LOAD_MAX_EVENTS
 from devduck_otel.exceptions import SessionFormatError
 from devduck_otel.session._zipsafe import MAX_LINE_BYTES, EntrySource
 
@@ -33,6 +35,7 @@ __all__ = [
     "MAX_SPANS",
     "LineSplitter",
     "entry_lines",
+    "max_events",
     "span_request_lines",
     "split_chunks",
     "too_many",
@@ -42,7 +45,8 @@ MAX_DOCUMENT_BYTES: Final = MAX_LINE_BYTES
 """Largest JSON document entry read whole (``snapshots.json``): 64 MiB, as a line."""
 
 MAX_EVENTS: Final = 1_000_000
-"""Most lines of ``events.jsonl`` loaded (about 200 MB of events); more is refused."""
+"""Most lines of ``events.jsonl`` loaded by default (about 200 MB of events); more is
+refused. ``DEVDUCK_LOAD_MAX_EVENTS`` sets another limit (:func:`max_events`)."""
 
 MAX_MESSAGE_ROWS: Final = 1_000_000
 """Most rows of ``messages.jsonl`` loaded; more is refused."""
@@ -54,9 +58,14 @@ MAX_SPANS: Final = 1_000_000
 """Most spans read from ``spans.otlp.jsonl``; more is refused."""
 
 
-def too_many(where: str, what: str, limit: int) -> SessionFormatError:
+def max_events() -> int:
+    """The most events loaded from one session: ``DEVDUCK_LOAD_MAX_EVENTS``, else MAX_EVENTS."""
+    return env_int(DEVDUCK_LOAD_MAX_EVENTS, MAX_EVENTS)
+
+
+def too_many(where: str, what: str, limit: int, hint: str = "") -> SessionFormatError:
     """Return the one-line error for an entry holding more than ``limit`` items."""
-    return SessionFormatError(f"{where}: more than {limit:,} {what} (limit {limit:,})")
+    return SessionFormatError(f"{where}: more than {limit:,} {what} (limit {limit:,}{hint})")
 
 
 class LineSplitter:

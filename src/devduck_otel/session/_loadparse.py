@@ -25,11 +25,13 @@ from typing import Any, Final
 import orjson
 from devduck_otel_exporter_zip import FORMAT_NAME, FORMAT_VERSION
 
+from devduck_otel.environment_variables import DEVDUCK_LOAD_MAX_EVENTS
 from devduck_otel.exceptions import SessionFormatError
 from devduck_otel.session import _jsonsafe
 from devduck_otel.session._bounded import (
     MAX_EVENTS,
     LineSplitter,
+    max_events,
     too_many,
 )
 from devduck_otel.session._legacy import LEGACY_FORMAT
@@ -104,8 +106,10 @@ class LineParser:
         max_lines: int = MAX_EVENTS,
         what: str = "lines",
         scan: re.Pattern[bytes] | None = None,
+        hint: str = "",
     ) -> None:
         self.where = where
+        self._hint = hint
         self.values: list[Any] = []
         self.bad = 0
         self.scan = scan
@@ -136,7 +140,7 @@ class LineParser:
 
     def _block(self, lines: list[bytes | None], *, torn: bool = False) -> None:
         if len(self.values) + len(lines) > self._max_lines:
-            raise too_many(self.where, self._what, self._max_lines)
+            raise too_many(self.where, self._what, self._max_lines, self._hint)
         if self.scan is not None and not self.matched:
             self.matched = any(self.scan.search(x) for x in lines if x is not None)
         loads = orjson.loads
@@ -166,7 +170,11 @@ class LineParser:
 
 
 def parse_lines(
-    data: bytes | Iterable[bytes], where: str, max_lines: int = MAX_EVENTS, what: str = "lines"
+    data: bytes | Iterable[bytes],
+    where: str,
+    max_lines: int = MAX_EVENTS,
+    what: str = "lines",
+    hint: str = "",
 ) -> list[Any]:
     """Parse JSON lines; a bad line becomes :data:`BAD` and is warned about.
 
@@ -175,6 +183,7 @@ def parse_lines(
         where: ``"<file>: <entry>"`` for warnings.
         max_lines: Most lines parsed.
         what: What a line is, for the error.
+        hint: Added to the error's limit (how to raise it).
 
     Returns:
         One value per line (blank lines and bad lines are :data:`BAD`).
@@ -182,7 +191,7 @@ def parse_lines(
     Raises:
         SessionFormatError: More than ``max_lines`` lines.
     """
-    parser = LineParser(where, max_lines, what)
+    parser = LineParser(where, max_lines, what, hint=hint)
     for chunk in (data,) if isinstance(data, bytes) else data:
         parser.feed(chunk)
     return parser.close()
@@ -190,7 +199,8 @@ def parse_lines(
 
 def parse_events(data: bytes | Iterable[bytes], where: str) -> list[dict[str, Any]]:
     """Parse ``events.jsonl``: keep the objects, skip (and warn about) anything else."""
-    values = parse_lines(data, where, MAX_EVENTS, "events (lines)")
+    hint = f"; set {DEVDUCK_LOAD_MAX_EVENTS} to load more"
+    values = parse_lines(data, where, max_events(), "events (lines)", hint)
     events = [v for v in values if type(v) is dict]
     if len(events) != len(values):
         skipped = [n for n, v in enumerate(values, 1) if type(v) is not dict and v is not BAD]
