@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import httpx
 from langchain_core.messages import SystemMessage
 from langchain_core.tools import tool
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 
 from devduck_otel.testing import ScriptedChatModel
+from tests.support import kit_tools
 
-
-@tool
-def read_note(path: str) -> str:
-    """Read a text file."""
-    return Path(path).read_text(encoding="utf-8")
-
-
-@tool
-def fetch(url: str) -> str:
-    """GET a URL and return the body."""
-    return httpx.get(url, timeout=10).text
-
-
-@tool
-def explode(reason: str) -> str:
-    """Always fails."""
-    raise ValueError(f"boom: {reason}")
-
-
+read_note = tool(kit_tools.read_note)
+fetch = tool(kit_tools.fetch)
+explode = tool(kit_tools.explode)
 TOOLS = [read_note, fetch, explode]
 
 

@@ -4,34 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from agents import Agent, function_tool
 from agents.models.interface import Model
 from opentelemetry.sdk.trace import ReadableSpan
 
+from tests.support import kit_tools
 
-@function_tool
-def read_note(path: str) -> str:
-    """Read a text file."""
-    return Path(path).read_text(encoding="utf-8")
-
-
-@function_tool
-def fetch(url: str) -> str:
-    """GET a URL and return the body."""
-    return httpx.get(url, timeout=10).text
-
-
-@function_tool
-def explode(reason: str) -> str:
-    """Always fails."""
-    raise ValueError(f"boom: {reason}")
-
-
+read_note = function_tool(kit_tools.read_note)
+fetch = function_tool(kit_tools.fetch)
+explode = function_tool(kit_tools.explode)
 TOOLS = [read_note, fetch, explode]
 
 
