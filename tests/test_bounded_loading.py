@@ -45,6 +45,7 @@ CASES = [
     ("tiny-events", "load_session", "SessionFormatError", "more than 1,000,000 events"),
     ("tiny-events", "view", "exit 1", "more than 1,000,000 events"),
     ("references", "view", "exit 0", ""),
+    ("references", "diff", "exit 0", ""),
 ]
 
 

@@ -82,17 +82,17 @@ def _tools(events: Sequence[dict[str, Any]]) -> list[Any]:
 
 
 def _final_messages(snapshots: Sequence[dict[str, Any]]) -> list[Any]:
-    """Role and content of the last snapshot's messages.
-
-    Ids such as Strands' ``tracking_id`` differ in every run and are no difference.
-    """
-    messages = list(snapshots[-1].get("agent_messages") or []) if snapshots else []
-    return list(plain_messages(messages))
+    """The last snapshot's messages (no copies: a reference session shares them)."""
+    return list(snapshots[-1].get("agent_messages") or []) if snapshots else []
 
 
 def _first_message_difference(a: list[Any], b: list[Any]) -> int | None:
+    """The first message whose role or content differ, one pair at a time.
+
+    Ids such as Strands' ``tracking_id`` differ in every run and are no difference.
+    """
     for i, (ma, mb) in enumerate(zip(a, b, strict=False)):
-        if ma != mb:
+        if ma is not mb and ma != mb and plain_messages([ma]) != plain_messages([mb]):
             return i
     return None if len(a) == len(b) else min(len(a), len(b))
 
