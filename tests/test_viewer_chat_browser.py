@@ -294,7 +294,16 @@ def test_keys_step_through_snapshots_and_show_what_changed(page: Page, tmp_path:
 
 
 def flag_boxes(page: Page) -> list[dict[str, Any]]:
-    """The visible flag buttons: their boxes and the snapshots each stands for."""
+    """The visible flag buttons: their boxes and the snapshots each stands for.
+
+    Waits (up to 5 s) until every visible flag names its snapshots: a flag left
+    without them for longer fails the test.
+    """
+    page.wait_for_function(
+        "[...document.querySelectorAll('#flags .flag:not([hidden])')]"
+        ".every(b => b.dataset.snapshots)",
+        timeout=5000,
+    )
     return list(
         page.locator("#flags .flag:not([hidden])").evaluate_all(
             """bs => bs.map(b => { const r = b.getBoundingClientRect();
