@@ -137,20 +137,51 @@ def test_pending_events_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     journal.close()
 
 
-def test_a_burst_of_ended_spans_wakes_the_flush_thread(tmp_path: Path) -> None:
-    """WAKE_PENDING ended spans are written by the flush thread before its interval is up.
+def test_a_burst_of_ended_spans_is_written_by_the_thread_that_ends_them(tmp_path: Path) -> None:
+    """WAKE_PENDING ended spans are written as the last of them ends, on its thread.
 
-    So a burst is derived while it comes and ``stop`` finds little left (the interval
-    here is 60 s; the poll gives up after 30).
+    So a burst is derived while it comes (the interval here is 60 s) and ``stop``
+    finds little left; no GIL hand-over to the flush thread is paid for it.
     """
+    from devduck_otel_exporter_zip._journal import WAKE_PENDING
+
+    journal = _journal(tmp_path)
+    events = journal.path / "events.jsonl"
+    for _ in range(WAKE_PENDING - 1):
+        _feed(journal, 1)
+    assert events.read_bytes().count(b"\n") == 0
+    _feed(journal, 1)
+    assert events.read_bytes().count(b"\n") == 1 + WAKE_PENDING
+    journal.close()
+
+
+def test_a_burst_during_another_flush_wakes_the_flush_thread(tmp_path: Path) -> None:
+    """While another thread flushes, the ending thread does not wait: the flush thread
+    writes the burst once the other flush is done (the interval here is 60 s)."""
+    import threading
     import time
 
     from devduck_otel_exporter_zip._journal import WAKE_PENDING
 
     journal = _journal(tmp_path)
-    for _ in range(WAKE_PENDING):
-        _feed(journal, 1)
     events = journal.path / "events.jsonl"
+    held, release = threading.Event(), threading.Event()
+
+    def other_flush() -> None:
+        with journal._io_lock:  # what a flush under way on another thread holds
+            held.set()
+            release.wait(30)
+
+    other = threading.Thread(target=other_flush)
+    other.start()
+    assert held.wait(30)
+    feeder = threading.Thread(target=lambda: [_feed(journal, 1) for _ in range(WAKE_PENDING)])
+    feeder.start()
+    feeder.join(30)
+    assert not feeder.is_alive()  # the ending thread never waited for the lock
+    assert events.read_bytes().count(b"\n") == 0
+    release.set()
+    other.join(30)
     deadline = time.monotonic() + 30
     while events.read_bytes().count(b"\n") < 1 + WAKE_PENDING and time.monotonic() < deadline:
         time.sleep(0.01)

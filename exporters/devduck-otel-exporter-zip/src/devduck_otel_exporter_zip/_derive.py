@@ -45,19 +45,23 @@ def _json_name(name: str) -> bytes:
 def encode_line(line: Line, seq: int | None = None) -> bytes:
     """Encode a line as the ZIP stores it (keys in the documented order)."""
     tail = b"}" if seq is None else b',"seq":%d}' % seq
-    return (
-        b'{"timestamp_ns":%d,"layer":%b,"event_type":%b,"data":%b,"trace_id":%b,'
-        b'"span_id":%b,"parent_span_id":%b%b'
-        % (
-            line.timestamp_ns,
-            _json_name(line.layer),
-            _json_name(line.event_type),
-            line.data,
-            _json_id(line.trace_id),
-            _json_id(line.span_id),
-            _json_id(line.parent_span_id),
-            tail,
-        )
+    return b'{"timestamp_ns":%d,"layer":%b,"event_type":%b,"data":%b,%b%b' % (
+        line.timestamp_ns,
+        _json_name(line.layer),
+        _json_name(line.event_type),
+        line.data,
+        _ids_json(line.trace_id, line.span_id, line.parent_span_id),
+        tail,
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _ids_json(trace_id: str | None, span_id: str | None, parent_span_id: str | None) -> bytes:
+    """The id keys of a line (a span's lines share them: cached)."""
+    return b'"trace_id":%b,"span_id":%b,"parent_span_id":%b' % (
+        _json_id(trace_id),
+        _json_id(span_id),
+        _json_id(parent_span_id),
     )
 
 
@@ -132,6 +136,48 @@ def end_lines(record: SpanRecord, *, started: bool) -> list[Line]:
         lines.extend(_agent_messages(record))
     elif (http := _http(record)) is not None:
         lines.append(http)
+    return lines
+
+
+def tool_lines(record: SpanRecord, *, started: bool) -> list[Line] | None:
+    """The lines of an ended ``execute_tool`` span without events, or ``None``.
+
+    This is most tool calls, and the same lines as ``start_lines`` and ``end_lines``
+    give, worked out once: a span without events records no type explicitly and
+    carries no legacy message events, so neither needs looking for.
+    """
+    attrs = record.attributes
+    if (
+        record.events
+        or record.end_time is None
+        or attrs.get(F.GEN_AI_OPERATION_NAME) != F.OP_EXECUTE_TOOL
+        or F.DEVDUCK_CARRIED_TYPES in attrs
+        or attrs.get(F.DEVDUCK_DETACHED)
+    ):
+        return None
+    name, layer, ids = _tool_name(record), _layer(record, "tool"), span_ids(record)
+    call_id = attrs.get(F.GEN_AI_TOOL_CALL_ID)
+    lines = []
+    if not started:
+        raw = attrs.get(F.GEN_AI_TOOL_CALL_ARGUMENTS, attrs.get(F.OI_INPUT_VALUE))
+        call = {
+            "name": name,
+            "args": json_value(raw) if raw is not None else {},
+            "call_id": call_id,
+        }
+        lines.append(Line(record.span.start_time or 0, layer, "tool.call", _dumps(call), *ids))
+    result = json_value(attrs.get(F.GEN_AI_TOOL_CALL_RESULT, attrs.get(F.OI_OUTPUT_VALUE)))
+    error = _error(record)
+    data: dict[str, Any] = {
+        "name": name,
+        "result": result,
+        "result_preview": preview(result) if error is None and result is not None else "",
+        "duration_ms": _duration_ms(record),
+        "call_id": call_id,
+    }
+    if error is not None:
+        data["error"] = error
+    lines.append(Line(record.end_time, layer, "tool.result", _dumps(data), *ids))
     return lines
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
+from opentelemetry.sdk.trace import ReadableSpan
 
 from devduck_otel_exporter_zip import schema as F
 from devduck_otel_exporter_zip._otlpjson import resource_json, scope_json, span_json
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
     from devduck_otel_exporter_zip._redacting import Redacting
 
 logger = logging.getLogger("devduck_otel_exporter_zip")
-
-_PAYLOAD = frozenset(F.SNAPSHOT_PAYLOAD)
 
 
 class JournalError(ValueError):
@@ -91,7 +90,8 @@ class JournalFiles:
         }
         self._waiting: dict[str, list[bytes]] = {name: [] for name in F.JOURNAL_FILES}
         self._torn: set[str] = set()
-        self._resources: dict[int, int] = {}
+        self._resources: dict[int, tuple[int, object]] = {}
+        self._pairs: dict[tuple[int, int], tuple[int, int, object, object]] = {}
         self._scopes: dict[tuple[str, str | None], int] = {}
 
     def append(self, name: str, lines: list[bytes]) -> None:
@@ -132,22 +132,40 @@ class JournalFiles:
         A resource or scope is written once, as ``R <n> <json>`` or ``S <n> <json>``.
         """
         out: list[bytes] = []
+        pairs = self._pairs
         for record, encoded in zip(spans, encoded_spans(spans, redacting), strict=True):
             span = record.span
-            resource = self._resources.get(id(span.resource))
-            if resource is None:
-                resource = self._resources[id(span.resource)] = len(self._resources)
-                out.append(b"R %d %b" % (resource, redacting.resource(resource_json(span))))
-            scope_key = (
-                span.instrumentation_scope.name if span.instrumentation_scope else "",
-                span.instrumentation_scope.version if span.instrumentation_scope else None,
-            )
-            scope = self._scopes.get(scope_key)
-            if scope is None:
-                scope = self._scopes[scope_key] = len(self._scopes)
-                out.append(b"S %d %b" % (scope, scope_json(span)))
-            out.append(b"%d %d %b" % (resource, scope, encoded))
+            pair = pairs.get((id(span.resource), id(span.instrumentation_scope)))
+            if pair is None:
+                pair = self._new_pair(span, redacting, out)
+            out.append(b"%d %d %b" % (pair[0], pair[1], encoded))
         return out
+
+    def _new_pair(
+        self, span: ReadableSpan, redacting: Redacting, out: list[bytes]
+    ) -> tuple[int, int, object, object]:
+        """The resource and scope numbers of a span, written first when new.
+
+        Kept per pair of objects, which the entry holds so that their ids stay theirs.
+        """
+        known = self._resources.get(id(span.resource))
+        if known is None:
+            resource = len(self._resources)
+            self._resources[id(span.resource)] = (resource, span.resource)
+            out.append(b"R %d %b" % (resource, redacting.resource(resource_json(span))))
+        else:
+            resource = known[0]
+        scope_key = (
+            span.instrumentation_scope.name if span.instrumentation_scope else "",
+            span.instrumentation_scope.version if span.instrumentation_scope else None,
+        )
+        scope = self._scopes.get(scope_key)
+        if scope is None:
+            scope = self._scopes[scope_key] = len(self._scopes)
+            out.append(b"S %d %b" % (scope, scope_json(span)))
+        pair = (resource, scope, span.resource, span.instrumentation_scope)
+        self._pairs[(id(span.resource), id(span.instrumentation_scope))] = pair
+        return pair
 
     def close(self, *, sync: bool) -> Exception | None:
         """Write what waits, fsync (when ``sync``) and close; return the first error."""
@@ -189,14 +207,8 @@ def encoded_spans(spans: list[SpanRecord], redacting: Redacting) -> list[bytes]:
     redactor = redacting.redactor
     if redactor is None:
         return [redacting.span_bytes(record) for record in spans]
-    plain: list[SpanRecord] = []
-    texts: list[bytes] = []
-    for record in spans:
-        keys = {*record.attributes, *(k for e in record.events for k in e.attributes or {})}
-        if not any(map(redactor.is_secret_key, keys)) and _PAYLOAD.isdisjoint(keys):
-            plain.append(record)
-            texts.append(_scanned_text(record))
-    if plain and redactor.may_contain_secret(b"\n".join(texts)):
+    plain = [record for record in spans if not redacting.special_keys(record)]
+    if plain and redactor.may_contain_secret(orjson.dumps(list(map(_scanned, plain)), default=str)):
         plain = []
     clean = {id(record) for record in plain}
     return [
@@ -205,7 +217,7 @@ def encoded_spans(spans: list[SpanRecord], redacting: Redacting) -> list[bytes]:
     ]
 
 
-def _scanned_text(record: SpanRecord) -> bytes:
+def _scanned(record: SpanRecord) -> tuple[Any, ...]:
+    """What of a span is scanned for secrets (attributes as pairs, not as JSON keys)."""
     events = [(e.name, tuple((e.attributes or {}).items())) for e in record.events]
-    value = (record.name, tuple(record.attributes.items()), events, record.status.description)
-    return orjson.dumps(value, default=str)
+    return (record.name, tuple(record.attributes.items()), events, record.status.description)

@@ -25,7 +25,14 @@ import orjson
 from opentelemetry.sdk.trace import ReadableSpan
 
 from devduck_otel_exporter_zip import schema as F
-from devduck_otel_exporter_zip._derive import Line, encode_line, end_lines, event_line, start_lines
+from devduck_otel_exporter_zip._derive import (
+    Line,
+    encode_line,
+    end_lines,
+    event_line,
+    start_lines,
+    tool_lines,
+)
 from devduck_otel_exporter_zip._files import JournalFiles, open_regular, write_json_atomic
 from devduck_otel_exporter_zip._records import SpanRecord
 from devduck_otel_exporter_zip._redacting import Redacting, SessionRedactor
@@ -36,8 +43,9 @@ logger = logging.getLogger("devduck_otel_exporter_zip")
 MAX_PENDING: Final = 4096
 """Ended spans waiting above which the ending thread flushes inline (bounds memory)."""
 WAKE_PENDING: Final = 128
-"""Ended spans waiting at which the flush thread is woken before its interval is up, so
-that a burst is derived as it comes and ``stop`` finds little left to do."""
+"""Ended spans waiting at which the ending thread writes them (or wakes the flush thread
+when a flush is under way), so that a burst is derived as it comes and ``stop`` finds
+little left to do."""
 
 _journals: weakref.WeakSet[SessionJournal] = weakref.WeakSet()
 
@@ -94,6 +102,7 @@ class SessionJournal:
         self._count = 0
         self._closed = False
         self._forked = False
+        self._in_flush = False
         self.owner_pid = os.getpid()
         self.before_flush: Callable[[], None] | None = None
         """Called at the start of each flush (the recorder ends its carrier spans there)."""
@@ -148,9 +157,25 @@ class SessionJournal:
             self._ended.append(record)
             pending = len(self._ended)
         if pending == WAKE_PENDING:
-            self._wake.set()
+            self._flush_burst()
         elif pending >= MAX_PENDING:
             self.flush_or_report()
+
+    def _flush_burst(self) -> None:
+        """Write a burst of ended spans on the thread that ends them, unless one is writing.
+
+        Deriving is Python work: on the flush thread it would hold the GIL the agent's
+        thread waits for, and each hand-over of the GIL costs more than the work moved.
+        While another flush runs (or this thread is inside one), the flush thread is
+        woken instead, so the ending thread never waits for a write.
+        """
+        if not self._in_flush and self._io_lock.acquire(blocking=False):
+            try:
+                self.flush_or_report()
+            finally:
+                self._io_lock.release()
+        else:
+            self._wake.set()
 
     def mark_stopped(self) -> None:
         """Queue the ``session.stop`` line (duration and event count) before closing."""
@@ -171,29 +196,34 @@ class SessionJournal:
         with self._io_lock:
             if self._closed:
                 return
-            if self.before_flush is not None:
-                self.before_flush()
-            with self._lock:
-                ended, self._ended = self._ended, []
-                session_lines, self._session_lines = self._session_lines, []
-                live = {
-                    sid: state for sid, state in self._live.items() if state.span.end_time is None
-                }
-            lines: list[Line] = session_lines
-            spans: list[SpanRecord] = []
-            for record in ended:
-                ctx = record.span.get_span_context()
-                with self._lock:
-                    state = self._live.pop(ctx.span_id, None) if ctx else None
+            self._in_flush = True
+            try:
+                self._flush()
+            finally:
+                self._in_flush = False
+
+    def _flush(self) -> None:
+        if self.before_flush is not None:
+            self.before_flush()
+        with self._lock:
+            ended, self._ended = self._ended, []
+            session_lines, self._session_lines = self._session_lines, []
+            live = {sid: state for sid, state in self._live.items() if state.span.end_time is None}
+            states = [self._live.pop(_span_id(record), None) for record in ended]
+        lines: list[Line] = session_lines
+        for record, state in zip(ended, states, strict=True):
+            self._derive(record, state, lines)
+        for state in live.values():
+            record = SpanRecord.freeze(state.span)
+            if not record.ended:  # one that ended just now comes frozen, next flush
                 self._derive(record, state, lines)
-                spans.append(record)
-            for state in live.values():
-                record = SpanRecord.freeze(state.span)
-                if not record.ended:  # one that ended just now comes frozen, next flush
-                    self._derive(record, state, lines)
-            self._write(lines, spans)
+        self._write(lines, ended)
 
     def _derive(self, record: SpanRecord, state: _Live | None, out: list[Line]) -> None:
+        fast = tool_lines(record, started=state is not None and state.call_done)
+        if fast is not None:  # most tool calls
+            out.extend(fast)
+            return
         state = state or _Live(record.span)
         if not state.call_done and (first_lines := start_lines(record)):
             out.extend(first_lines)
@@ -326,6 +356,11 @@ class SessionJournal:
         self._ended = []
         self._live = {}
         self.files.forget()
+
+
+def _span_id(record: SpanRecord) -> int:
+    ctx = record.span.get_span_context()
+    return ctx.span_id if ctx is not None else 0  # 0 is no span id
 
 
 def _session_line(event_type: str, data: dict[str, Any]) -> Line:

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from devduck_otel_exporter_zip._records import SpanRecord
 
@@ -94,19 +95,16 @@ def span_json(record: SpanRecord, attributes: Mapping[str, Any] | None = None) -
     ctx = span.get_span_context()
     assert ctx is not None  # an SDK span always has a context
     parent = span.parent
-    status: dict[str, Any] = {"code": _STATUS_CODES.get(record.status.status_code.name, 0)}
-    if record.status.description:
-        status["message"] = record.status.description
     out = _SPAN_HEAD % (
         ctx.trace_id,
         ctx.span_id,
         b"%016x" % parent.span_id if parent is not None else b"",
         orjson.dumps(record.name),
-        span.kind.value + 1,
+        _KINDS.get(span.kind) or span.kind.value + 1,
         span.start_time or 0,
         record.end_time or span.start_time or 0,
         key_values_json(record.attributes if attributes is None else attributes),
-        orjson.dumps(status),
+        _status_json(record.status),
     )
     parts = [out]
     if record.events:
@@ -140,13 +138,52 @@ def _link(link: Any) -> dict[str, Any]:
     }
 
 
+_KINDS: dict[SpanKind, int] = {kind: kind.value + 1 for kind in SpanKind}
+_STATUS_CODES_OF: dict[StatusCode, int] = {code: _STATUS_CODES[code.name] for code in StatusCode}
+_UNSET_STATUS = b'{"code":0}'
+
+
+def _status_json(status: Status) -> bytes:
+    if status.status_code is StatusCode.UNSET and not status.description:
+        return _UNSET_STATUS
+    out: dict[str, Any] = {"code": _STATUS_CODES_OF.get(status.status_code, 0)}
+    if status.description:
+        out["message"] = status.description
+    return orjson.dumps(out)
+
+
 @functools.lru_cache(maxsize=4096)
 def _json_key(key: str) -> bytes:
     return orjson.dumps(key)
 
 
+_TEMPLATES: dict[tuple[str, ...], bytes] = {}
+_MAX_TEMPLATES = 1024
+_STR = frozenset({str})
+
+
+def _template(keys: tuple[str, ...]) -> bytes:
+    """The encoding of string attributes under ``keys``, values left as ``%b``."""
+    template = _TEMPLATES.get(keys)
+    if template is None:
+        text = b",".join(_STRING_KV % (_json_key(k).replace(b"%", b"%%"), b"%b") for k in keys)
+        template = b"[%b]" % text
+        if len(_TEMPLATES) < _MAX_TEMPLATES:
+            _TEMPLATES[keys] = template
+    return template
+
+
 def key_values_json(attributes: Mapping[str, Any]) -> bytes:
-    """``orjson.dumps(key_values(attributes))``, without the dict per attribute."""
+    """``orjson.dumps(key_values(attributes))``, without the dict per attribute.
+
+    Attribute maps whose values are all strings (most spans) share one template per
+    set of keys; each value is then one ``orjson.dumps``.
+    """
+    values = tuple(attributes.values())
+    if set(map(type, values)) <= _STR:
+        keys = tuple(attributes)
+        if set(map(type, keys)) <= _STR:
+            return _template(keys) % tuple(map(orjson.dumps, values))
     parts = []
     dumps = orjson.dumps
     for key, value in attributes.items():

@@ -41,6 +41,10 @@ class SessionRedactor(Protocol):
         ...
 
 
+_PAYLOAD = frozenset(F.SNAPSHOT_PAYLOAD)
+_MAX_KEY_SETS = 1024
+
+
 def _loads(data: bytes) -> Any:
     return orjson.loads(data)
 
@@ -48,10 +52,31 @@ def _loads(data: bytes) -> Any:
 class Redacting:
     """The exporter's side of redaction: batches, lines, spans, messages."""
 
-    __slots__ = ("redactor",)
+    __slots__ = ("_special", "redactor")
 
     def __init__(self, redactor: SessionRedactor | None) -> None:
         self.redactor = redactor
+        self._special: dict[tuple[str, ...], bool] = {}
+
+    def special_keys(self, record: SpanRecord) -> bool:
+        """Whether the span has an attribute under a secret key, or a snapshot payload.
+
+        Spans of one kind share their attribute keys: the answer is kept per set of
+        keys (event keys are judged each time).
+        """
+        redactor = self.redactor
+        if redactor is None:
+            return False
+        keys = tuple(record.attributes)
+        special = self._special.get(keys)
+        if special is None:
+            special = any(map(redactor.is_secret_key, keys)) or not _PAYLOAD.isdisjoint(keys)
+            if len(self._special) < _MAX_KEY_SETS:
+                self._special[keys] = special
+        if special or not record.events:
+            return special
+        keys = tuple(k for e in record.events for k in e.attributes or {})
+        return any(map(redactor.is_secret_key, keys)) or not _PAYLOAD.isdisjoint(keys)
 
     def lines(self, lines: list[Line]) -> list[Line]:
         """Redact the data of event lines (one test for the whole batch when clean)."""
