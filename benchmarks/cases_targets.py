@@ -48,6 +48,8 @@ def case_h(sizes: Sizes, env: Mapping[str, str]) -> CaseResult:
     _session(min(200, n))  # warm-up
     ours: list[float] = []
     theirs: list[float] = []
+    floor: list[float] = []
+    span_add = _genai_span()
     events = 0
     version = ""
     rounds = max(1, sizes.b_reps // 3)
@@ -56,6 +58,7 @@ def case_h(sizes: Sizes, env: Mapping[str, str]) -> CaseResult:
             run = _session(n)
             ours.append(sum(run[:3]))
             Path(run[3]).unlink()
+            floor.append(_loop(span_add, n)() * n)
         if DEVDUCK_PYTHON.exists():
             out = _devduck_seconds(n, 3, env)
             theirs += out["seconds"]
@@ -73,6 +76,10 @@ def case_h(sizes: Sizes, env: Mapping[str, str]) -> CaseResult:
         fmt_ms(other),
     )
     result.row("ratio devduck-otel / devduck (medians)", f"{ratio:.2f}x")
+    result.row(
+        f"floor: {n:,} bare SDK spans with the same GenAI attributes (no-op exporter)",
+        f"{fmt_ms(median(floor))} ({median(floor) / other:.2f}x devduck)",
+    )
     result.row("runs per variant", f"{len(ours)} / {len(theirs)}")
     result.notes.append(
         "devduck's side calls record_tool_call/record_tool_result around the same function "
