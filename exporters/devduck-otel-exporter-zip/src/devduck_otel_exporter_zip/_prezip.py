@@ -265,6 +265,7 @@ class PreparedStreams:
 
     def forget(self) -> None:
         """In a forked child: close the descriptors, keep the parent's files (no lock)."""
+        self._lock = threading.Lock()  # the parent's may have been held at the fork
         for stream in (self._events, self._spans):
             if stream is not None:
                 stream.deflate.close()
