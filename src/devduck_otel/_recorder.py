@@ -270,7 +270,11 @@ class Recorder:
         try:
             self.journal.flush()
             return write_session_zip(
-                self.journal.path, target, stopped=False, signing_key=signing_key()
+                self.journal.path,
+                target,
+                stopped=False,
+                signing_key=signing_key(),
+                prepared=self.journal.prepared,
             )
         except OSError as exc:
             raise _write_failure(exc, target, self.journal, stopped=False) from exc

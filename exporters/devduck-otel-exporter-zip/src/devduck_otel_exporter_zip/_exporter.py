@@ -206,6 +206,7 @@ def finalize(journal: SessionJournal, output_path: Path | None = None) -> Path:
         stopped=True,
         signing_key=signing_key(),
         replace=output_path is not None,
+        prepared=journal.prepared,
     )
     remove_journal(journal.path)
     return path

@@ -18,6 +18,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Final
 
@@ -34,6 +35,7 @@ from devduck_otel_exporter_zip._derive import (
     tool_lines,
 )
 from devduck_otel_exporter_zip._files import JournalFiles, open_regular, write_json_atomic
+from devduck_otel_exporter_zip._prezip import PreparedStreams
 from devduck_otel_exporter_zip._records import SpanRecord
 from devduck_otel_exporter_zip._redacting import Redacting, SessionRedactor
 from devduck_otel_exporter_zip._snapshots import SnapshotStore
@@ -90,6 +92,8 @@ class SessionJournal:
         write_json_atomic(self.path / F.JOURNAL_META, self.metadata)
         self.redacting = Redacting(redactor)
         self.files = JournalFiles(self.path)
+        self.prepared = PreparedStreams(self.path)
+        """The ZIP's big entries, compressed as the journal grows (see ``_prezip``)."""
         self.snapshots = SnapshotStore(self.path, self.files, self.redacting)
         self._ended: list[SpanRecord] = []
         self._session_lines: list[Line] = [
@@ -242,14 +246,24 @@ class SessionJournal:
             out.extend(end_lines(record, started=state.call_done))
 
     def _write(self, lines: list[Line], spans: list[SpanRecord]) -> None:
+        encoded: list[bytes] = []
+        span_lines: list[bytes] = []
         if lines:
+            lines.sort(key=itemgetter(0))  # by time, stable: the ZIP's order is the same
             lines = self.redacting.lines(lines)
-            self.files.append(F.JOURNAL_EVENTS, [encode_line(line) for line in lines])
+            encoded = [encode_line(line) for line in lines]
+            self.files.append(F.JOURNAL_EVENTS, encoded)
             self._count += len(lines)
         if spans:
-            self.files.append(F.JOURNAL_SPANS, self.files.span_lines(spans, self.redacting))
+            span_lines = self.files.span_lines(spans, self.redacting)
+            self.files.append(F.JOURNAL_SPANS, span_lines)
         try:
             self.files.flush()
+        except BaseException:  # lines wait to be written again: the streams must not see them
+            self.prepared.drop("a journal write failed")
+            raise
+        else:
+            self.prepared.feed(lines, encoded, span_lines)
         finally:  # blobs too, even when the lines could not be written (both wait)
             self.snapshots.write_blobs()
 
@@ -307,6 +321,9 @@ class SessionJournal:
                 error = exc
             self._closed = True
             error = self.files.close(sync=error is None) or error
+            if error is not None:
+                self.prepared.drop(f"the journal did not close ({error!r})")
+            self.prepared.close()
         self._wake.set()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout=5)
@@ -318,6 +335,7 @@ class SessionJournal:
         with self._io_lock:
             self._closed = True
             self.files.close(sync=False)
+            self.prepared.drop("the journal was abandoned")
         self._wake.set()
         if threading.current_thread() is not self._thread and self._thread.is_alive():
             self._thread.join(timeout=5)
@@ -356,6 +374,7 @@ class SessionJournal:
         self._ended = []
         self._live = {}
         self.files.forget()
+        self.prepared.forget()
 
 
 def _span_id(record: SpanRecord) -> int:

@@ -5,7 +5,8 @@ time order (a span's own lines come when it ends). The ZIP wants strict time ord
 when the journal is already in order it is streamed as it is, in blocks of about
 1 MiB of lines (one pass to check the order, one to copy, no per-line work beyond
 reading each timestamp); otherwise only the timestamps and file offsets are held in
-memory and sorted (stable).
+memory and sorted (stable). :class:`EventCounter` counts the events between snapshots
+as the numbered lines go by.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from itertools import islice
 from pathlib import Path
 from typing import BinaryIO, Final
 
+import orjson
+
 from devduck_otel_exporter_zip._files import open_regular
 
 _TS_KEY = b'{"timestamp_ns":'
+_SNAPSHOT_TYPE = b'"event_type":"snapshot.created"'
 BLOCK_BYTES: Final = 1 << 20
 """About how many bytes of lines one block holds."""
 _BLOCK_LINES: Final = 4096
@@ -124,9 +128,53 @@ def merged_blocks(main: Path, *others: Path) -> Iterator[list[bytes]]:
     return grouped(heapq.merge(*streams, key=_timestamp))
 
 
-def numbered(blocks: Iterator[list[bytes]]) -> Iterator[list[bytes]]:
-    """Add ``seq`` (from 1, in the order given) as the last key of each event line."""
-    seq = 1
+def numbered(blocks: Iterable[list[bytes]], start: int = 1) -> Iterator[list[bytes]]:
+    """Add ``seq`` (from ``start``, in the order given) as the last key of each event line."""
+    seq = start
     for block in blocks:
         yield [line[:-1] + b',"seq":%d}' % n for n, line in enumerate(block, start=seq)]
         seq += len(block)
+
+
+class EventCounter:
+    """Counts events, and events between snapshots, as numbered lines go by.
+
+    ``since`` maps a snapshot id to the events since the previous snapshot, its own
+    ``snapshot.created`` line included (``events_since_last`` in ``snapshots.json``).
+    """
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.since: dict[int, int] = {}
+        self._last = 0
+
+    def watch(self, blocks: Iterator[list[bytes]]) -> Iterator[list[bytes]]:
+        """Count each block as it passes."""
+        for block in blocks:
+            self.count(block)
+            yield block
+
+    def count(self, block: list[bytes]) -> None:
+        """Count one block of event lines."""
+        if _SNAPSHOT_TYPE in b"\n".join(block):  # one search in C, not one a line
+            for line in block:
+                self.total += 1
+                if _SNAPSHOT_TYPE in line:
+                    self._snapshot(line)
+        else:
+            self.total += len(block)
+
+    def copy(self) -> EventCounter:
+        """An independent counter at the same point."""
+        out = EventCounter()
+        out.total, out.since, out._last = self.total, dict(self.since), self._last
+        return out
+
+    def _snapshot(self, line: bytes) -> None:
+        try:
+            data = orjson.loads(line).get("data") or {}
+            snapshot_id = int(data["snapshot_id"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+            return
+        self.since[snapshot_id] = self.total - self._last
+        self._last = self.total

@@ -208,13 +208,21 @@ def scope_json(span: ReadableSpan) -> bytes:
     return orjson.dumps(out)
 
 
-def request_json(resource: bytes, scope: bytes, spans: list[bytes]) -> bytes:
-    """Join encoded spans of one resource and scope into an ``ExportTraceServiceRequest``."""
-    return b'{"resourceSpans":[{"resource":%b,"scopeSpans":[{"scope":%b,"spans":[%b]}]}]}' % (
+def request_head(resource: bytes, scope: bytes) -> bytes:
+    """The start of an ``ExportTraceServiceRequest``: its spans follow, ``,`` between them."""
+    return b'{"resourceSpans":[{"resource":%b,"scopeSpans":[{"scope":%b,"spans":[' % (
         resource,
         scope,
-        b",".join(spans),
     )
+
+
+REQUEST_TAIL = b"]}]}]}"
+"""What closes a request begun with :func:`request_head`."""
+
+
+def request_json(resource: bytes, scope: bytes, spans: list[bytes]) -> bytes:
+    """Join encoded spans of one resource and scope into an ``ExportTraceServiceRequest``."""
+    return request_head(resource, scope) + b",".join(spans) + REQUEST_TAIL
 
 
 def iter_request_spans(

@@ -17,7 +17,7 @@ import zipfile
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any
 
 import dill
 import orjson
@@ -25,15 +25,19 @@ import orjson
 from devduck_otel_exporter_zip import schema as F
 from devduck_otel_exporter_zip._files import open_regular
 from devduck_otel_exporter_zip._journal import iter_lines, load_json_lines
-from devduck_otel_exporter_zip._ordering import grouped, merged_blocks, numbered
+from devduck_otel_exporter_zip._ordering import EventCounter, grouped, merged_blocks, numbered
 from devduck_otel_exporter_zip._otlpjson import request_json
+from devduck_otel_exporter_zip._prezip import (
+    PreparedEntry,
+    PreparedStreams,
+    new_request,
+    span_line,
+    write_entry,
+)
 from devduck_otel_exporter_zip._signing import SIGNATURE_SCHEME, entry_mac
 from devduck_otel_exporter_zip.version import __version__
 
 logger = logging.getLogger("devduck_otel_exporter_zip")
-
-SPANS_PER_LINE: Final = 512
-_SNAPSHOT_TYPE = b'"event_type":"snapshot.created"'
 
 
 def base_metadata(session_id: str, start: datetime) -> dict[str, Any]:
@@ -61,49 +65,17 @@ def otlp_span_requests(path: Path) -> Iterator[bytes]:
     batch: list[bytes] = []
     key: tuple[bytes, bytes] | None = None
     for line in iter_lines(path):
-        head, _, rest = line.partition(b" ")
-        if head in (b"R", b"S"):
-            index, _, value = rest.partition(b" ")
-            (resources if head == b"R" else scopes)[index] = value
+        item = span_line(line, resources, scopes)
+        if item is None:
             continue
-        scope, _, span = rest.partition(b" ")
-        item_key = (head, scope)
-        if batch and key is not None and (item_key != key or len(batch) >= SPANS_PER_LINE):
+        item_key, span = item
+        if batch and key is not None and new_request(item_key, key, len(batch)):
             yield request_json(resources.get(key[0], b"{}"), scopes.get(key[1], b"{}"), batch)
             batch = []
         key = item_key
         batch.append(span)
     if batch and key is not None:
         yield request_json(resources.get(key[0], b"{}"), scopes.get(key[1], b"{}"), batch)
-
-
-class _EventCounter:
-    """Counts events between snapshots while ``events.jsonl`` streams out."""
-
-    def __init__(self) -> None:
-        self.total = 0
-        self.since: dict[int, int] = {}
-        self._last = 0
-
-    def watch(self, blocks: Iterator[list[bytes]]) -> Iterator[list[bytes]]:
-        for block in blocks:
-            if _SNAPSHOT_TYPE in b"\n".join(block):  # one search in C, not one a line
-                for line in block:
-                    self.total += 1
-                    if _SNAPSHOT_TYPE in line:
-                        self._snapshot(line)
-            else:
-                self.total += len(block)
-            yield block
-
-    def _snapshot(self, line: bytes) -> None:
-        try:
-            data = orjson.loads(line).get("data") or {}
-            snapshot_id = int(data["snapshot_id"])
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
-            return
-        self.since[snapshot_id] = self.total - self._last
-        self._last = self.total
 
 
 def _write_stream(
@@ -164,6 +136,7 @@ def write_session_zip(
     stopped: bool,
     signing_key: bytes | None = None,
     replace: bool = True,
+    prepared: PreparedStreams | None = None,
 ) -> Path:
     """Write the session ZIP for a journal directory, atomically.
 
@@ -175,6 +148,8 @@ def write_session_zip(
         replace: Whether a file already at ``output_path`` is replaced. ``False``
             places the ZIP with a hard link, which fails when the name is taken,
             so no check-then-write window lets another session's ZIP be replaced.
+        prepared: The journal's compressed streams, when it has them: their entries
+            are copied instead of compressed (each one still valid; else as without).
 
     Returns:
         The path of the ZIP.
@@ -188,7 +163,9 @@ def write_session_zip(
     meta = orjson.loads(_read_regular(journal_dir / F.JOURNAL_META))
     try:
         with open(tmp, "wb") as raw:
-            _write_entries(raw, journal_dir, meta, stopped=stopped, signing_key=signing_key)
+            _write_entries(
+                raw, journal_dir, meta, stopped=stopped, signing_key=signing_key, prepared=prepared
+            )
             raw.flush()
             os.fsync(raw.fileno())
         if replace:
@@ -221,7 +198,7 @@ def _place_new(tmp: Path, output_path: Path) -> None:
     tmp.unlink()
 
 
-def _snapshot_records(journal_dir: Path, counter: _EventCounter) -> list[dict[str, Any]]:
+def _snapshot_records(journal_dir: Path, counter: EventCounter) -> list[dict[str, Any]]:
     records = [s for s in load_json_lines(journal_dir / F.JOURNAL_SNAPSHOTS) if isinstance(s, dict)]
     for snap in records:
         sid = snap.get("snapshot_id")
@@ -236,21 +213,17 @@ def _write_entries(
     *,
     stopped: bool,
     signing_key: bytes | None,
+    prepared: PreparedStreams | None,
 ) -> None:
     signatures: dict[str, str] = {}
-    counter = _EventCounter()
+    events_entry, spans_entry = prepared.entries() if prepared is not None else (None, None)
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        events = counter.watch(
-            numbered(
-                merged_blocks(journal_dir / F.JOURNAL_EVENTS, journal_dir / F.JOURNAL_CHILD_EVENTS)
-            )
-        )
-        total = _write_stream(zf, F.EVENTS_ENTRY, events)
+        counter = _write_events(zf, journal_dir, events_entry)
         snapshots = _snapshot_records(journal_dir, counter)
         snapshots_json = orjson.dumps(snapshots, option=orjson.OPT_INDENT_2)
         zf.writestr(F.SNAPSHOTS_ENTRY, snapshots_json)
         signatures[F.SNAPSHOTS_ENTRY] = _sign(signing_key, F.SNAPSHOTS_ENTRY, snapshots_json)
-        final = finish_metadata(meta, total, len(snapshots), stopped=stopped)
+        final = finish_metadata(meta, counter.total, len(snapshots), stopped=stopped)
         zf.writestr(F.METADATA_ENTRY, orjson.dumps(final, option=orjson.OPT_INDENT_2))
         rows = load_json_lines(journal_dir / F.JOURNAL_MESSAGES)
         messages = [row.get("message") if isinstance(row, dict) else None for row in rows]
@@ -261,8 +234,9 @@ def _write_entries(
         messages_lines = grouped(iter_lines(journal_dir / F.JOURNAL_MESSAGES))
         _write_stream(zf, F.MESSAGES_ENTRY, messages_lines, mac)
         signatures[F.MESSAGES_ENTRY] = mac.hexdigest() if mac is not None else ""
-        spans = grouped(otlp_span_requests(journal_dir / F.JOURNAL_SPANS))
-        _write_stream(zf, F.SPANS_ENTRY, spans)
+        if spans_entry is None or not write_entry(zf, F.SPANS_ENTRY, spans_entry):
+            spans = grouped(otlp_span_requests(journal_dir / F.JOURNAL_SPANS))
+            _write_stream(zf, F.SPANS_ENTRY, spans)
         for blob in sorted((journal_dir / F.JOURNAL_BLOBS).glob("*.dill")):
             data = _read_regular(blob)
             name = f"{F.BLOBS_PREFIX}{blob.name}"
@@ -271,6 +245,20 @@ def _write_entries(
         if signing_key:
             doc = {"algorithm": "hmac-sha256", "scheme": SIGNATURE_SCHEME, "entries": signatures}
             zf.writestr(F.SIGNATURES_ENTRY, orjson.dumps(doc))
+
+
+def _write_events(
+    zf: zipfile.ZipFile, journal_dir: Path, prepared: PreparedEntry | None
+) -> EventCounter:
+    """Write ``events.jsonl``: the prepared entry when it holds every line, else merged."""
+    children = journal_dir / F.JOURNAL_CHILD_EVENTS
+    merged = children.exists() and children.stat().st_size > 0
+    if prepared is not None and not merged and write_entry(zf, F.EVENTS_ENTRY, prepared):
+        return prepared.counter
+    counter = EventCounter()
+    events = counter.watch(numbered(merged_blocks(journal_dir / F.JOURNAL_EVENTS, children)))
+    _write_stream(zf, F.EVENTS_ENTRY, events)
+    return counter
 
 
 def _sign(key: bytes | None, name: str, data: bytes) -> str:

@@ -37,6 +37,11 @@ JOURNAL_BLOBS: Final = "blobs"
 JOURNAL_CHILD_EVENTS: Final = "children.jsonl"
 """Event lines written by forked children (the program a ``fork`` + ``exec`` runs)."""
 JOURNAL_FILES: Final = (JOURNAL_EVENTS, JOURNAL_SPANS, JOURNAL_MESSAGES, JOURNAL_SNAPSHOTS)
+JOURNAL_EVENTS_DEFLATE: Final = "events.jsonl.z"
+"""The ZIP's ``events.jsonl`` entry as raw deflate, written as the journal grows (a cache:
+gone when it no longer matches the journal; never read by recovery)."""
+JOURNAL_SPANS_DEFLATE: Final = "spans.otlp.jsonl.z"
+"""The ZIP's ``spans.otlp.jsonl`` entry as raw deflate, likewise."""
 
 # -- attributes devduck-otel puts on spans and span events ------------------------------
 DEVDUCK_LAYER: Final = "devduck.layer"
