@@ -159,8 +159,11 @@ def test_a_burst_of_ended_spans_is_written_by_the_thread_that_ends_them(tmp_path
 
 
 def test_a_burst_during_another_flush_wakes_the_flush_thread(tmp_path: Path) -> None:
-    """While another thread flushes, the ending thread does not wait: the flush thread
-    writes the burst once the other flush is done (the interval here is 60 s)."""
+    """While another thread flushes, the ending thread does not wait for it.
+
+    The flush thread writes the burst once the other flush is done (the interval
+    here is 60 s).
+    """
     import threading
     import time
 
@@ -282,8 +285,7 @@ def test_torn_tail_that_could_not_be_cut_back_costs_no_later_line(
     """
     import errno
 
-    from devduck_otel_exporter_zip._files import JournalFiles
-    from devduck_otel_exporter_zip._journal import load_json_lines
+    from devduck_otel_exporter_zip._files import JournalFiles, load_json_lines
 
     files = JournalFiles(tmp_path)
     files.append("events.jsonl", [b'{"n":1}'])

@@ -20,7 +20,7 @@ import pytest
 from devduck_otel_exporter_zip import DevduckZipSpanExporter, write_session_zip
 from devduck_otel_exporter_zip import schema as F
 from devduck_otel_exporter_zip._journal import SessionJournal
-from devduck_otel_exporter_zip._prezip import PreparedEntry, write_entry
+from devduck_otel_exporter_zip._zipraw import PreparedEntry, write_entry
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 

@@ -26,8 +26,8 @@ from devduck_otel_exporter_zip._exporter import (
     new_session_id,
     recordings_dir,
 )
-from devduck_otel_exporter_zip._files import JournalError
-from devduck_otel_exporter_zip._journal import SessionJournal, iter_lines
+from devduck_otel_exporter_zip._files import JournalError, iter_lines
+from devduck_otel_exporter_zip._journal import SessionJournal
 from devduck_otel_exporter_zip._otlpjson import (
     decode_any_value,
     decode_key_values,

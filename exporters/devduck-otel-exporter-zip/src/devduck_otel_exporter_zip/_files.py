@@ -11,6 +11,7 @@ import errno
 import logging
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -77,6 +78,15 @@ def write_json_atomic(path: Path, value: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(orjson.dumps(value, option=orjson.OPT_INDENT_2))
     os.replace(tmp, path)
+
+
+def append_once(path: Path, data: bytes) -> None:
+    """Append ``data`` to ``path`` with one ``O_APPEND`` write (created when absent)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
 
 
 class JournalFiles:
@@ -221,3 +231,29 @@ def _scanned(record: SpanRecord) -> tuple[Any, ...]:
     """What of a span is scanned for secrets (attributes as pairs, not as JSON keys)."""
     events = [(e.name, tuple((e.attributes or {}).items())) for e in record.events]
     return (record.name, tuple(record.attributes.items()), events, record.status.description)
+
+
+def iter_lines(path: Path) -> Iterator[bytes]:
+    """Yield the complete lines of a journal file; a torn last line is skipped."""
+    handle = open_regular(path)
+    if handle is None:
+        return
+    with handle:
+        for line in handle:
+            if not line.endswith(b"\n"):
+                logger.warning("devduck-otel: skipped a torn last line in %s", path)
+                return
+            line = line.rstrip(b"\n")
+            if line:
+                yield line
+
+
+def load_json_lines(path: Path) -> list[Any]:
+    """Parse a journal file of JSON lines; broken lines are skipped with a warning."""
+    out = []
+    for line in iter_lines(path):
+        try:
+            out.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            logger.warning("devduck-otel: skipped a broken line in %s", path)
+    return out

@@ -1,12 +1,12 @@
 """The live journal: what the exporter receives streams to disk while the agent runs.
 
-The journal is fed spans: live ones (registered when they start, read part-way by the
-flush thread, so that after ``kill -9`` the events of a span that never ended are still
-on disk) and ended ones (frozen copies). Everything else, the ``events.jsonl`` lines,
-the content-addressed messages, the snapshots and their blobs, is derived from those
-spans here, on the flush thread, every ``flush_interval`` seconds
-(``DEVDUCK_FLUSH_INTERVAL``, default 0.2 s), inline when ``MAX_PENDING`` spans wait,
-and whenever :meth:`SessionJournal.flush` is called (a snapshot does, before it returns).
+It is fed spans: live ones (registered at start and read part-way at each flush, so
+that after ``kill -9`` the events of a span that never ended are on disk) and ended
+ones (frozen). The ``events.jsonl`` lines, messages, snapshots and blobs are derived
+from them at each flush: every ``flush_interval`` (``DEVDUCK_FLUSH_INTERVAL``, 0.2 s)
+on the flush thread, on the ending thread when ``WAKE_PENDING`` spans wait, and in
+:meth:`SessionJournal.flush` (a snapshot calls it before it returns). The flush thread
+also compresses the ZIP's two big entries as they grow (``_prezip``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -34,7 +34,7 @@ from devduck_otel_exporter_zip._derive import (
     start_lines,
     tool_lines,
 )
-from devduck_otel_exporter_zip._files import JournalFiles, open_regular, write_json_atomic
+from devduck_otel_exporter_zip._files import JournalFiles, append_once, write_json_atomic
 from devduck_otel_exporter_zip._prezip import PreparedStreams
 from devduck_otel_exporter_zip._records import SpanRecord
 from devduck_otel_exporter_zip._redacting import Redacting, SessionRedactor
@@ -107,6 +107,7 @@ class SessionJournal:
         self._closed = False
         self._forked = False
         self._in_flush = False
+        self._flush_wanted = False
         self.owner_pid = os.getpid()
         self.before_flush: Callable[[], None] | None = None
         """Called at the start of each flush (the recorder ends its carrier spans there)."""
@@ -171,7 +172,8 @@ class SessionJournal:
         Deriving is Python work: on the flush thread it would hold the GIL the agent's
         thread waits for, and each hand-over of the GIL costs more than the work moved.
         While another flush runs (or this thread is inside one), the flush thread is
-        woken instead, so the ending thread never waits for a write.
+        woken to write the burst, so the ending thread never waits for a write; after
+        a burst written here it is woken to compress the ZIP's entries (``_prezip``).
         """
         if not self._in_flush and self._io_lock.acquire(blocking=False):
             try:
@@ -179,7 +181,8 @@ class SessionJournal:
             finally:
                 self._io_lock.release()
         else:
-            self._wake.set()
+            self._flush_wanted = True
+        self._wake.set()  # to compress what was written, or to write the burst
 
     def mark_stopped(self) -> None:
         """Queue the ``session.stop`` line (duration and event count) before closing."""
@@ -269,11 +272,14 @@ class SessionJournal:
 
     def _run(self, interval: float) -> None:
         while not self._closed:
-            self._wake.wait(interval)
+            woken = self._wake.wait(interval)
             self._wake.clear()
             if self._closed or self._forked:
                 return
-            self.flush_or_report()
+            if not woken or self._flush_wanted:  # the interval is up, or a burst waits
+                self._flush_wanted = False
+                self.flush_or_report()
+            self.prepared.drain()  # zlib, without the GIL, beside the agent
 
     def flush_or_report(self) -> None:
         """Flush; a failure is logged once per journal and never raised to the caller."""
@@ -359,13 +365,7 @@ class SessionJournal:
             return
         line = Line(time.time_ns(), "sys", event_type, orjson.dumps(data), *ids[:3])
         (line,) = self.redacting.lines([line])
-        fd = os.open(
-            self.path / F.JOURNAL_CHILD_EVENTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
-        )
-        try:
-            os.write(fd, encode_line(line) + b"\n")
-        finally:
-            os.close(fd)
+        append_once(self.path / F.JOURNAL_CHILD_EVENTS, encode_line(line) + b"\n")
 
     def _forget_after_fork(self) -> None:
         """In a forked child: the journal is the parent's; never write or remove it."""
@@ -393,29 +393,3 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def iter_lines(path: Path) -> Iterator[bytes]:
-    """Yield the complete lines of a journal file; a torn last line is skipped."""
-    handle = open_regular(path)
-    if handle is None:
-        return
-    with handle:
-        for line in handle:
-            if not line.endswith(b"\n"):
-                logger.warning("devduck-otel: skipped a torn last line in %s", path)
-                return
-            line = line.rstrip(b"\n")
-            if line:
-                yield line
-
-
-def load_json_lines(path: Path) -> list[Any]:
-    """Parse a journal file of JSON lines; broken lines are skipped with a warning."""
-    out = []
-    for line in iter_lines(path):
-        try:
-            out.append(orjson.loads(line))
-        except orjson.JSONDecodeError:
-            logger.warning("devduck-otel: skipped a broken line in %s", path)
-    return out

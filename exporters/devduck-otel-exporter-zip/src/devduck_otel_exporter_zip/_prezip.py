@@ -1,11 +1,13 @@
 """The ZIP's two big entries, compressed on the flush thread while the journal grows.
 
 Deflating ``events.jsonl`` and ``spans.otlp.jsonl`` is most of what writing the ZIP
-costs. So the flush thread, right after each journal write succeeds, feeds the same
-lines, in the form the ZIP stores them, to one raw deflate stream per entry (what
-``ZIP_DEFLATED`` at level 1 writes) and appends its output to a side file in the
-journal (``events.jsonl.z``, ``spans.otlp.jsonl.z``), keeping the CRC-32 and size.
-Writing the ZIP then copies those bytes and the compressor's tail into the entry.
+costs. So right after each journal write succeeds, the same lines, in the form the
+ZIP stores them, are queued for one raw deflate stream per entry (what
+``ZIP_DEFLATED`` at level 1 writes); the flush thread compresses them, without the
+GIL, beside the agent, and appends the output to a side file in the journal
+(``events.jsonl.z``, ``spans.otlp.jsonl.z``), keeping the CRC-32 and size. Writing
+the ZIP then compresses what is still queued, and copies those bytes and the
+compressor's tail into the entry.
 
 The side files are a cache. A stream is dropped for good (side file removed, the ZIP
 written from the journal as before) when it could differ from what the journal gives:
@@ -21,17 +23,15 @@ import contextlib
 import logging
 import os
 import threading
-import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from devduck_otel_exporter_zip import schema as F
-from devduck_otel_exporter_zip._files import JournalError, open_regular
 from devduck_otel_exporter_zip._ordering import EventCounter, numbered
 from devduck_otel_exporter_zip._otlpjson import REQUEST_TAIL, request_head
+from devduck_otel_exporter_zip._zipraw import LEVEL, PreparedEntry
 
 if TYPE_CHECKING:
     from devduck_otel_exporter_zip._derive import Line
@@ -40,9 +40,6 @@ logger = logging.getLogger("devduck_otel_exporter_zip")
 
 SPANS_PER_LINE: Final = 512
 """Spans in one ``ExportTraceServiceRequest`` line of ``spans.otlp.jsonl`` at most."""
-LEVEL: Final = 1
-"""The ZIP's deflate level (``compresslevel`` of the ``ZipFile``)."""
-_COPY_BYTES: Final = 1 << 20
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -68,51 +65,41 @@ def new_request(key: tuple[bytes, bytes], open_key: tuple[bytes, bytes] | None, 
     return open_key is None or key != open_key or count >= SPANS_PER_LINE
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedEntry:
-    """One entry as far as it is compressed: side-file bytes, then ``tail``.
-
-    Attributes:
-        path: The side file; its first ``length`` bytes start the entry's data.
-        length: Bytes of the side file that belong to the entry.
-        crc: CRC-32 of the uncompressed entry.
-        size: Size of the uncompressed entry.
-        tail: The compressed bytes that end the entry.
-        counter: For ``events.jsonl``: the event count and events between snapshots.
-    """
-
-    path: Path
-    length: int
-    crc: int
-    size: int
-    tail: bytes
-    counter: EventCounter = field(default_factory=EventCounter)
-
-
 class _Deflate:
-    """A raw deflate stream whose output is appended to a side file."""
+    """A raw deflate stream whose output is appended to a side file.
+
+    ``feed`` only queues (it runs on whichever thread flushed the journal, often the
+    agent's); ``drain`` compresses and writes, on the flush thread, where zlib runs
+    without the GIL beside the agent.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = os.open(path, _OPEN_FLAGS, 0o600)
         self._zlib = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
+        self.waiting: list[bytes] = []
         self.crc = 0
         self.size = 0
         self.length = 0
 
     def feed(self, data: bytes) -> None:
-        self.crc = zlib.crc32(data, self.crc)
-        self.size += len(data)
-        out = self._zlib.compress(data)
-        if self._fd is None:
-            raise OSError(f"{self.path} is closed")
-        view = memoryview(out)
-        while view:
-            view = view[os.write(self._fd, view) :]
-        self.length += len(out)
+        self.waiting.append(data)
+
+    def drain(self, waiting: list[bytes]) -> None:
+        """Compress and write ``waiting`` (taken from :attr:`waiting`, in order)."""
+        for data in waiting:
+            self.crc = zlib.crc32(data, self.crc)
+            self.size += len(data)
+            out = self._zlib.compress(data)
+            if self._fd is None:
+                raise OSError(f"{self.path} is closed")
+            view = memoryview(out)
+            while view:
+                view = view[os.write(self._fd, view) :]
+            self.length += len(out)
 
     def entry(self, tail: bytes = b"", counter: EventCounter | None = None) -> PreparedEntry:
-        """The entry so far, closed by ``tail``; the live stream goes on."""
+        """The entry so far (drained), closed by ``tail``; the live stream goes on."""
         end = self._zlib.copy()
         rest = end.compress(tail) + end.flush()
         return PreparedEntry(
@@ -200,15 +187,18 @@ _S = TypeVar("_S", _EventsStream, _SpansStream)
 class PreparedStreams:
     """The compressed ``events.jsonl`` and ``spans.otlp.jsonl`` of one journal.
 
-    Fed by the journal's flush thread after each successful write; read (a consistent
-    cut, the live streams going on) when a ZIP is written. Never raises: a failure
-    drops the stream it concerns.
+    Fed after each successful journal write (on the thread that flushed); compressed
+    by :meth:`drain` on the flush thread; read (a consistent cut, the live streams
+    going on) when a ZIP is written. Never raises: a failure drops the stream it
+    concerns. Locks: ``_drain_lock`` (one compression at a time) before ``_lock``
+    (the streams and their queues, held only briefly, so feeding never waits for zlib).
 
     Args:
         journal_dir: The journal directory the side files go in.
     """
 
     def __init__(self, journal_dir: Path) -> None:
+        self._drain_lock = threading.Lock()
         self._lock = threading.Lock()
         self._events: _EventsStream | None = None
         self._spans: _SpansStream | None = None
@@ -237,27 +227,56 @@ class PreparedStreams:
         _remove(stream.deflate, why)
         return None
 
+    def drain(self) -> None:
+        """Compress and write what was fed since the last drain (the flush thread's job)."""
+        with self._drain_lock:
+            self._drain()
+
+    def _drain(self) -> None:
+        with self._lock:
+            work = [
+                (stream, stream.deflate.waiting)
+                for stream in (self._events, self._spans)
+                if stream is not None and stream.deflate.waiting
+            ]
+            for stream, _ in work:
+                stream.deflate.waiting = []
+        for stream, waiting in work:
+            try:
+                stream.deflate.drain(waiting)
+            except Exception as exc:  # the flush thread must never fail for a cache
+                with self._lock:
+                    if self._events is stream:
+                        self._events = None
+                    if self._spans is stream:
+                        self._spans = None
+                _remove(stream.deflate, f"{exc!r}")
+
     def entries(self) -> tuple[PreparedEntry | None, PreparedEntry | None]:
         """The events and spans entries as compressed so far (``None``: not prepared)."""
-        with self._lock:
-            try:
-                events = self._events.entry() if self._events is not None else None
-                spans = self._spans.entry() if self._spans is not None else None
-            except Exception as exc:  # never fail a ZIP for a cache: write it the old way
-                logger.debug("devduck-otel: prepared entries unusable: %r", exc)
-                return None, None
-            return events, spans
+        with self._drain_lock:
+            self._drain()
+            with self._lock:
+                try:
+                    events = self._events.entry() if self._events is not None else None
+                    spans = self._spans.entry() if self._spans is not None else None
+                except Exception as exc:  # never fail a ZIP for a cache: the old way then
+                    logger.debug("devduck-otel: prepared entries unusable: %r", exc)
+                    return None, None
+                return events, spans
 
     def close(self) -> None:
         """Close the side files; what they hold stays usable by :meth:`entries`."""
-        with self._lock:
-            for stream in (self._events, self._spans):
-                if stream is not None:
-                    stream.deflate.close()
+        with self._drain_lock:
+            self._drain()
+            with self._lock:
+                for stream in (self._events, self._spans):
+                    if stream is not None:
+                        stream.deflate.close()
 
     def drop(self, why: str) -> None:
         """Drop both streams for good and remove their side files."""
-        with self._lock:
+        with self._drain_lock, self._lock:
             for stream in (self._events, self._spans):
                 if stream is not None:
                     _remove(stream.deflate, why)
@@ -266,6 +285,7 @@ class PreparedStreams:
     def forget(self) -> None:
         """In a forked child: close the descriptors, keep the parent's files (no lock)."""
         self._lock = threading.Lock()  # the parent's may have been held at the fork
+        self._drain_lock = threading.Lock()
         for stream in (self._events, self._spans):
             if stream is not None:
                 stream.deflate.close()
@@ -279,84 +299,3 @@ def _remove(deflate: _Deflate, why: str) -> None:
     deflate.close()
     with contextlib.suppress(OSError):
         deflate.path.unlink(missing_ok=True)
-
-
-def write_entry(zf: zipfile.ZipFile, name: str, entry: PreparedEntry) -> bool:
-    """Write a prepared entry into ``zf``, as ``zf.open(name, "w", force_zip64=True)`` would.
-
-    This uses ``ZipFile`` internals (``_open_to_write`` and ``_ZipWriteFile.close`` of
-    CPython 3.11 to 3.13: the header with the CRC and sizes, ``start_dir``, ``filelist``,
-    ``NameToInfo``). When they are not as expected, or the side file is not, nothing
-    stays written and the caller writes the entry the ordinary way.
-
-    Returns:
-        Whether the entry was written.
-    """
-    try:
-        handle = open_regular(entry.path)
-    except (OSError, JournalError):
-        return False
-    if handle is None:
-        return False
-    with handle:
-        if os.fstat(handle.fileno()).st_size < entry.length or not _writable(zf):
-            return False
-        start = zf.start_dir
-        try:
-            _copy_entry(zf, name, entry, handle)
-        except Exception as exc:
-            logger.debug("devduck-otel: prepared %s not copied: %r", name, exc)
-            zf.start_dir = start
-            fp: Any = zf.fp
-            fp.seek(start)
-            fp.truncate()
-            return False
-    return True
-
-
-def _writable(zf: zipfile.ZipFile) -> bool:
-    z: Any = zf
-    try:
-        return bool(
-            z.mode == "w"
-            and z.compression == zipfile.ZIP_DEFLATED
-            and z.compresslevel == LEVEL
-            and z._seekable is True
-            and z._writing is False
-            and z._allowZip64 is True
-            and z.fp is not None
-            and isinstance(z.start_dir, int)
-            and isinstance(z.filelist, list)
-            and isinstance(z.NameToInfo, dict)
-            and callable(z._writecheck)
-        )
-    except AttributeError:
-        return False
-
-
-def _copy_entry(zf: zipfile.ZipFile, name: str, entry: PreparedEntry, data: IO[bytes]) -> None:
-    z: Any = zf
-    info: Any = zipfile.ZipInfo(name)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info._compresslevel = LEVEL
-    info.flag_bits = 0
-    info.external_attr = 0o600 << 16  # what _open_to_write gives an entry without one
-    info.CRC = entry.crc
-    info.file_size = entry.size
-    info.compress_size = entry.length + len(entry.tail)
-    z.fp.seek(z.start_dir)
-    info.header_offset = z.fp.tell()
-    z._writecheck(info)
-    z._didModify = True
-    z.fp.write(info.FileHeader(True))  # zip64, as force_zip64 writes it
-    remaining = entry.length
-    while remaining:
-        chunk = data.read(min(remaining, _COPY_BYTES))
-        if not chunk:
-            raise OSError(f"{entry.path} is shorter than its prepared length")
-        z.fp.write(chunk)
-        remaining -= len(chunk)
-    z.fp.write(entry.tail)
-    z.start_dir = z.fp.tell()
-    z.filelist.append(info)
-    z.NameToInfo[name] = info

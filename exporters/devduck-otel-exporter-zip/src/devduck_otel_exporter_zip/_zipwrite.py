@@ -23,18 +23,12 @@ import dill
 import orjson
 
 from devduck_otel_exporter_zip import schema as F
-from devduck_otel_exporter_zip._files import open_regular
-from devduck_otel_exporter_zip._journal import iter_lines, load_json_lines
+from devduck_otel_exporter_zip._files import iter_lines, load_json_lines, open_regular
 from devduck_otel_exporter_zip._ordering import EventCounter, grouped, merged_blocks, numbered
 from devduck_otel_exporter_zip._otlpjson import request_json
-from devduck_otel_exporter_zip._prezip import (
-    PreparedEntry,
-    PreparedStreams,
-    new_request,
-    span_line,
-    write_entry,
-)
+from devduck_otel_exporter_zip._prezip import PreparedStreams, new_request, span_line
 from devduck_otel_exporter_zip._signing import SIGNATURE_SCHEME, entry_mac
+from devduck_otel_exporter_zip._zipraw import PreparedEntry, write_entry
 from devduck_otel_exporter_zip.version import __version__
 
 logger = logging.getLogger("devduck_otel_exporter_zip")
