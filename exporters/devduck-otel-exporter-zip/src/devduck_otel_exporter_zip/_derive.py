@@ -143,8 +143,8 @@ def tool_lines(record: SpanRecord, *, started: bool) -> list[Line] | None:
     """The lines of an ended ``execute_tool`` span without events, or ``None``.
 
     This is most tool calls, and the same lines as ``start_lines`` and ``end_lines``
-    give, worked out once: a span without events records no type explicitly and
-    carries no legacy message events, so neither needs looking for.
+    give: a span without events records no type explicitly, so the checks for
+    explicit types and the operation's other kinds are skipped.
     """
     attrs = record.attributes
     if (
@@ -155,30 +155,9 @@ def tool_lines(record: SpanRecord, *, started: bool) -> list[Line] | None:
         or attrs.get(F.DEVDUCK_DETACHED)
     ):
         return None
-    name, layer, ids = _tool_name(record), _layer(record, "tool"), span_ids(record)
-    call_id = attrs.get(F.GEN_AI_TOOL_CALL_ID)
-    lines = []
-    if not started:
-        raw = attrs.get(F.GEN_AI_TOOL_CALL_ARGUMENTS, attrs.get(F.OI_INPUT_VALUE))
-        call = {
-            "name": name,
-            "args": json_value(raw) if raw is not None else {},
-            "call_id": call_id,
-        }
-        lines.append(Line(record.span.start_time or 0, layer, "tool.call", _dumps(call), *ids))
-    result = json_value(attrs.get(F.GEN_AI_TOOL_CALL_RESULT, attrs.get(F.OI_OUTPUT_VALUE)))
-    error = _error(record)
-    data: dict[str, Any] = {
-        "name": name,
-        "result": result,
-        "result_preview": preview(result) if error is None and result is not None else "",
-        "duration_ms": _duration_ms(record),
-        "call_id": call_id,
-    }
-    if error is not None:
-        data["error"] = error
-    lines.append(Line(record.end_time, layer, "tool.result", _dumps(data), *ids))
-    return lines
+    if started:
+        return [_tool_result(record)]
+    return [_tool_call(record), _tool_result(record)]
 
 
 def _layer(record: SpanRecord, default: str) -> str:
